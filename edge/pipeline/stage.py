@@ -1,0 +1,33 @@
+"""What a model stage looks like to the pipeline.
+
+A stage is a plain object: it declares which item kinds it consumes ("frame", "audio", or the `kind` of
+events other stages emit, e.g. "ocr", "speech") and turns each item into zero or more Events. The
+pipeline runs each stage in its own worker thread with a bounded inbox; a stage never sees sinks.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Iterable, Union
+
+from edge.events import AudioChunk, Event, Frame
+
+Item = Union[Frame, AudioChunk, Event]
+
+
+class Stage:
+    """Subclass and override `process` (and `flush` if the stage buffers, e.g. an utterance in progress)."""
+
+    name: ClassVar[str] = "stage"
+    consumes: ClassVar[tuple[str, ...]] = ("frame",)
+    # Frames may be dropped when a stage falls behind (keep newest); audio and events never are.
+    drop_when_full: ClassVar[bool] = True
+
+    def process(self, item: Item) -> Iterable[Event]:
+        raise NotImplementedError
+
+    def flush(self) -> Iterable[Event]:
+        """Called once at shutdown after the inbox is drained: emit whatever is still buffered."""
+        return ()
+
+    def close(self) -> None:
+        """Release resources (sessions, files)."""
