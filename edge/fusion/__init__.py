@@ -1,0 +1,1 @@
+"""fusion model: preprocessing, ONNX session, decoding and pipeline stage."""

@@ -1,0 +1,1 @@
+"""ocr model: preprocessing, ONNX session, decoding and pipeline stage."""

@@ -1,0 +1,1 @@
+"""Stage workers, bounded queues, event routing and per-stage metrics."""

@@ -1,0 +1,1 @@
+"""speech model: preprocessing, ONNX session, decoding and pipeline stage."""
