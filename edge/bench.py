@@ -1,0 +1,229 @@
+"""`edge bench`: latency, throughput and memory of each model and pipeline stage on this machine.
+
+Results are meant to be pasted into docs/BENCHMARKS.md together with the command and the machine; they
+are measurements, not pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.config import load_config
+from edge.events import Event, Frame
+from edge.pipeline.pipeline import Pipeline
+from edge.pipeline.stage import Stage
+
+
+def _percentiles(samples_s: list[float]) -> dict[str, float]:
+    ms = np.array(samples_s) * 1000.0
+    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 3) for q in (50, 90, 99)}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
+
+
+# ---- models --------------------------------------------------------------------------------------------
+
+
+def example_feeds(session: Any, hints: dict[str, list[int]] | None = None) -> dict[str, np.ndarray]:
+    """Inputs of the right dtype and rank; symbolic dims become 1 (batch) or the manifest's bench hint."""
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for name, shape, dtype in session.inputs:
+        if hints and name in hints:
+            dims = hints[name]
+        else:
+            dims = [d if isinstance(d, int) and d > 0 else (1 if i == 0 else 128) for i, d in enumerate(shape)]
+        dtype = dtype or np.float32
+        if np.issubdtype(dtype, np.integer):
+            feeds[name] = rng.integers(0, 2, size=dims).astype(dtype)
+        else:
+            feeds[name] = rng.random(dims, dtype=np.float32).astype(dtype)
+    return feeds
+
+
+def bench_models(config_path: Path | None, iterations: int) -> list[dict]:
+    from edge.runtime import ModelSession, load_manifest
+
+    config = load_config(config_path)
+    manifest = load_manifest(config.models.dir)
+    rows = []
+    for name in manifest.names():
+        entry = manifest.models[name]
+        for precision in entry.get("files", {}):
+            model = manifest.file(name, precision)
+            model.verify()
+            before = rss_mb()
+            session = ModelSession(model.path, providers=["cpu"], threads=1, name=name)
+            feeds = example_feeds(session, entry.get("bench_inputs"))
+            session.warmup(feeds, runs=3)
+            times = []
+            for _ in range(iterations):
+                start = time.perf_counter()
+                session.run(feeds)
+                times.append(time.perf_counter() - start)
+            rows.append({
+                "model": name, "precision": precision, "file_kb": round(model.path.stat().st_size / 1024, 1),
+                "input": {k: list(v.shape) for k, v in feeds.items()}, **_percentiles(times),
+                "runs_per_s": round(len(times) / sum(times), 1), "rss_added_mb": round(rss_mb() - before, 1),
+            })
+    return rows
+
+
+# ---- framework overhead ----------------------------------------------------------------------------------
+
+
+class _PassThrough(Stage):
+    """No model: one small event per frame, so we measure queues, threads and routing only."""
+
+    name = "passthrough"
+    consumes = ("frame",)
+
+    def process(self, item: Frame):
+        yield Event("frame", item.source_id, {"frame_id": item.frame_id}, t_mono=item.t_mono, frame_id=item.frame_id)
+
+
+def bench_framework(frames: int) -> dict:
+    """Per-frame cost of source -> stage -> sink with 640x480 frames and no model."""
+    latencies: list[float] = []
+    received = []
+
+    def on_event(event: Event) -> None:
+        latencies.append(time.monotonic() - event.t_mono)
+        received.append(event.id)
+
+    pipeline = Pipeline([_PassThrough()], on_event, frame_inbox=frames + 1)
+    pipeline.start()
+    image = np.zeros((480, 640, 3), np.uint8)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for i in range(frames):
+        pipeline.submit(Frame("bench", i, time.monotonic(), time.time(), image))
+        time.sleep(0.002)  # paced like a camera, so we see per-frame latency, not queueing
+    pipeline.drain_and_stop(10)
+    wall = time.perf_counter() - wall0 - frames * 0.002
+    cpu = time.process_time() - cpu0
+    return {
+        "frames": frames, "delivered": len(received), **_percentiles(latencies),
+        "cpu_ms_per_frame": round(cpu / frames * 1000, 3), "wall_overhead_ms_per_frame": round(max(wall, 0) / frames * 1000, 3),
+    }
+
+
+def bench_audio_path(seconds: float = 60.0) -> dict:
+    """CPU cost of cutting 16 kHz audio into hops (ring buffer + resampling from 44.1 kHz device rate)."""
+    from edge.config import MicrophoneConfig
+    from edge.sources.audio import write_wav
+    from edge.sources.replay import WavReplaySource
+
+    rng = np.random.default_rng(0)
+    chunks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "noise.wav"
+        write_wav(path, (rng.standard_normal(int(44100 * seconds)) * 0.1).astype(np.float32), 44100)
+        source = WavReplaySource(path, MicrophoneConfig(realtime=False), chunks.append)
+        cpu0 = time.process_time()
+        source.start()
+        source.join(timeout=120)
+        cpu = time.process_time() - cpu0
+    return {"audio_seconds": seconds, "hops": len(chunks), "cpu_percent_of_one_core": round(cpu / seconds * 100, 3)}
+
+
+# ---- whole process ---------------------------------------------------------------------------------------
+
+
+def bench_process(seconds: float = 8.0) -> dict:
+    """Start `edge run --demo` as a user would: time to first frame and resident memory while running."""
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "EDGE_STATE_DIR": state}
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--demo", "--max-seconds", str(seconds)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        first_frame = None
+        peak_rss = 0.0
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if first_frame is None and "first frame" in line:
+                first_frame = time.monotonic() - start
+            try:
+                with open(f"/proc/{proc.pid}/status") as fh:
+                    peak_rss = max(peak_rss, next(int(x.split()[1]) for x in fh if x.startswith("VmRSS")) / 1024)
+            except (OSError, StopIteration):
+                pass
+        proc.wait()
+    return {
+        "startup_to_first_frame_s": round(first_frame, 3) if first_frame else None,
+        "rss_mb_while_running_demo": round(peak_rss, 1), "exit_code": proc.returncode,
+    }
+
+
+def bench_demo_stages(config_path: Path | None) -> dict:
+    """Replay the demo as fast as possible through every stage; per-stage latency and throughput."""
+    from edge.app import DEMO_CONFIG, Application
+
+    config = load_config(DEMO_CONFIG)
+    with tempfile.TemporaryDirectory() as state:
+        config = config.model_copy(update={"state_dir": Path(state)})
+        config.camera.realtime = False
+        config.microphone.realtime = False
+        config.sinks.console.enabled = False
+        app = Application(config, demo=True)
+        start = time.perf_counter()
+        app.run(max_seconds=300)
+        wall = time.perf_counter() - start
+        stages = {name: {k: v for k, v in s.items() if k not in ("detail",)} for name, s in app.pipeline.health().items()}
+        events = app.store.count() if app.store else None
+    return {"wall_s": round(wall, 2), "events": events, "stages": stages}
+
+
+def run_bench(config_path: Path | None = None, quick: bool = False) -> dict:
+    iterations = 20 if quick else 200
+    report: dict[str, Any] = {"machine": machine(), "command": "edge bench" + (" --quick" if quick else "")}
+    report["framework"] = bench_framework(100 if quick else 1000)
+    report["audio_path"] = bench_audio_path(10.0 if quick else 60.0)
+    report["models"] = bench_models(config_path, iterations)
+    report["process"] = bench_process(5.0 if quick else 8.0)
+    report["demo_stages"] = bench_demo_stages(config_path)
+    report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = [f"machine: {report['machine']}", "", "framework (640x480 frames, no model stage):"]
+    lines.append("  " + "  ".join(f"{k}={v}" for k, v in report["framework"].items()))
+    lines += ["audio path:", "  " + "  ".join(f"{k}={v}" for k, v in report["audio_path"].items())]
+    lines.append("models (1 thread, CPU):")
+    for row in report["models"]:
+        lines.append("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    lines += ["process:", "  " + "  ".join(f"{k}={v}" for k, v in report["process"].items())]
+    demo = report["demo_stages"]
+    lines.append(f"demo replay as fast as possible: {demo['wall_s']} s, {demo['events']} events")
+    for name, stats in demo["stages"].items():
+        lines.append(f"  stage {name}: " + "  ".join(f"{k}={v}" for k, v in stats.items()))
+    return "\n".join(lines)
