@@ -1,0 +1,165 @@
+"""The part of the audio path shared by the microphone and WAV replay.
+
+`AudioRing` decouples the sound card's callback (which must never wait) from the consumer thread: the
+callback writes blocks of whatever size the device chose, and when the consumer falls more than the ring's
+capacity behind, the oldest samples are overwritten and the loss is reported instead of blocking.
+
+`HopCutter` turns a stream of blocks of any size at the device rate into fixed hops at the rate the stages
+want, resampling on the way. It is the single place where hops, offsets and timestamps are made, so a
+live microphone and a replayed file produce identical chunks for identical samples.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.events import AudioChunk
+from edge.sources.audio import StreamResampler
+
+
+@dataclass
+class RingRead:
+    """What one read from the ring returns."""
+
+    samples: np.ndarray  # float32, oldest first
+    lost: int  # samples overwritten before they could be read (0 normally)
+    written_total: int  # samples ever written, including lost ones
+    t_mono: float  # monotonic time of the latest write (the end of the newest sample)
+    t_wall: float
+
+
+class AudioRing:
+    """Single-producer single-consumer ring of float32 samples with absolute sample indices."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self._buffer = np.zeros(self.capacity, np.float32)
+        self._written = 0  # absolute index one past the newest sample
+        self._read = 0  # absolute index of the next sample to read
+        self._t_mono = time.monotonic()
+        self._t_wall = time.time()
+        self._cond = threading.Condition()
+        self.overruns = 0  # reads that found samples overwritten
+        self.lost_samples = 0
+
+    def write(self, samples: np.ndarray, t_mono: float | None = None, t_wall: float | None = None) -> None:
+        """Copy a block in; never blocks for longer than a memcpy (called from the audio callback)."""
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        if len(samples) > self.capacity:
+            skipped = len(samples) - self.capacity
+            samples = samples[skipped:]
+        else:
+            skipped = 0
+        with self._cond:
+            start = (self._written + skipped) % self.capacity
+            first = min(len(samples), self.capacity - start)
+            self._buffer[start : start + first] = samples[:first]
+            self._buffer[: len(samples) - first] = samples[first:]
+            self._written += skipped + len(samples)
+            self._t_mono = time.monotonic() if t_mono is None else t_mono
+            self._t_wall = time.time() if t_wall is None else t_wall
+            self._cond.notify()
+
+    def read(self, timeout: float) -> RingRead:
+        """Everything written since the last read (waiting up to `timeout` s for something)."""
+        with self._cond:
+            if self._written == self._read:
+                self._cond.wait(timeout)
+            lost = max(0, self._written - self.capacity - self._read)
+            if lost:
+                self.overruns += 1
+                self.lost_samples += lost
+                self._read += lost
+            count = self._written - self._read
+            start = self._read % self.capacity
+            first = min(count, self.capacity - start)
+            out = np.concatenate([self._buffer[start : start + first], self._buffer[: count - first]])
+            self._read = self._written
+            return RingRead(out, lost, self._written, self._t_mono, self._t_wall)
+
+    def wake(self) -> None:
+        """Release a waiting reader (used at stop)."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+class HopCutter:
+    """Blocks at `in_rate` -> AudioChunks of exactly `hop` samples at `out_rate`, offsets counted from 0.
+
+    Timestamps: a chunk's t_mono/t_wall are those of its first sample, derived from the time the newest
+    input block arrived, so they track the sound card's clock instead of drifting from it. At the end of a
+    stream `finish()` flushes the resampler and pads the last hop with silence, marking it end_of_stream.
+    """
+
+    def __init__(self, source_id: str, in_rate: int, out_rate: int, hop: int) -> None:
+        self.source_id = source_id
+        self.out_rate = int(out_rate)
+        self.hop = int(hop)
+        self._set_input_rate(in_rate)
+        self.offset = 0  # index (at out_rate) of the first sample of the next chunk
+        self._pending = np.zeros(0, np.float32)
+        self._seconds_in = 0.0  # input time seen so far, including gaps
+
+    def _set_input_rate(self, in_rate: int) -> None:
+        self.in_rate = int(in_rate)
+        self._resampler = StreamResampler(self.in_rate, self.out_rate)
+
+    def push(self, block: np.ndarray, t_mono: float, t_wall: float) -> list[AudioChunk]:
+        """Add a block whose last sample arrived at (t_mono, t_wall); return the hops now complete."""
+        self._seconds_in += len(block) / self.in_rate
+        out = self._resampler.process(block)
+        return self._cut(out, t_mono, t_wall, final=False)
+
+    def finish(self, t_mono: float, t_wall: float) -> list[AudioChunk]:
+        """End of stream: the remaining samples, padded to a full hop, as the end_of_stream chunk."""
+        out = self._resampler.process(np.zeros(0, np.float32), final=True)
+        return self._cut(out, t_mono, t_wall, final=True)
+
+    def gap(self, seconds: float, in_rate: int | None = None) -> None:
+        """Samples were lost (overrun, device reconnect): drop the partial hop and resampler state and
+        advance the offset by the missing time, so offsets keep measuring time since the start."""
+        self._seconds_in += max(0.0, seconds)
+        self._set_input_rate(in_rate or self.in_rate)
+        self._pending = np.zeros(0, np.float32)
+        self.offset = max(self.offset, round(self._seconds_in * self.out_rate))
+
+    def _cut(self, out: np.ndarray, t_mono: float, t_wall: float, final: bool) -> list[AudioChunk]:
+        data = np.concatenate([self._pending, out]) if len(self._pending) else out
+        # the newest input sample (time t_*) corresponds to output position _seconds_in * out_rate
+        newest = self._seconds_in
+        chunks = []
+        start = 0
+        while len(data) - start >= self.hop:
+            chunks.append(self._chunk(data[start : start + self.hop], newest, t_mono, t_wall, False))
+            start += self.hop
+        rest = data[start:]
+        if final:
+            padded = np.zeros(self.hop, np.float32)
+            padded[: len(rest)] = rest
+            chunks.append(self._chunk(padded, newest, t_mono, t_wall, True))
+            rest = np.zeros(0, np.float32)
+        self._pending = np.array(rest, np.float32)
+        return chunks
+
+    def _chunk(self, samples: np.ndarray, newest: float, t_mono: float, t_wall: float, eos: bool) -> AudioChunk:
+        age = newest - self.offset / self.out_rate  # how long before the newest input this hop began
+        chunk = AudioChunk(
+            source_id=self.source_id,
+            offset=self.offset,
+            sample_rate=self.out_rate,
+            t_mono=t_mono - age,
+            t_wall=t_wall - age,
+            samples=np.array(samples, np.float32),
+            end_of_stream=eos,
+        )
+        self.offset += self.hop
+        return chunk
+
+
+def hop_samples(sample_rate: int, hop_ms: int) -> int:
+    """Samples per hop; hop_ms is chosen so this is exact for the usual rates (20 ms at 16 kHz = 320)."""
+    return max(1, round(sample_rate * hop_ms / 1000))
