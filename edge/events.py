@@ -53,20 +53,26 @@ class AudioChunk:
 
 
 _id_lock = threading.Lock()
-_id_last = [0]
+_id_state = {"ms": 0, "seq": 0}
 
 
 def new_event_id() -> str:
-    """A unique, time-sortable id: 48-bit milliseconds + 80 random bits, as 32 hex digits.
+    """A unique, time-sortable id: 48-bit milliseconds, 16-bit sequence, 64 random bits (32 hex digits).
 
-    Sorting ids sorts events by creation time, and ids stay unique across restarts and devices, so an
-    MQTT subscriber can de-duplicate by id.
+    Sorting ids sorts events by creation order within a process, and ids stay unique across restarts and
+    devices, so an MQTT subscriber can de-duplicate by id.
     """
     with _id_lock:
-        ms = int(time.time() * 1000)
-        ms = max(ms, _id_last[0])  # never go backwards inside one process, even if the clock does
-        _id_last[0] = ms
-    return f"{ms:012x}{os.urandom(10).hex()}"
+        ms = max(int(time.time() * 1000), _id_state["ms"])  # never go backwards, even if the clock does
+        if ms == _id_state["ms"]:
+            _id_state["seq"] += 1
+            if _id_state["seq"] > 0xFFFF:
+                ms, _id_state["seq"] = ms + 1, 0
+        else:
+            _id_state["seq"] = 0
+        _id_state["ms"] = ms
+        seq = _id_state["seq"]
+    return f"{ms:012x}{seq:04x}{os.urandom(8).hex()}"
 
 
 def _frozen(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
