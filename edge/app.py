@@ -58,7 +58,14 @@ def build_stages(config: EdgeConfig, manifest: Manifest, optional: bool = False)
 
 
 class Application:
-    def __init__(self, config: EdgeConfig, config_path: Path | None = None, demo: bool = False) -> None:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        config_path: Path | None = None,
+        demo: bool = False,
+        stages: list[Stage] | None = None,
+    ) -> None:
+        """`stages` replaces the model stages built from the config (tests, benchmarks)."""
         self.config = config
         self.config_path = config_path
         self.demo = demo
@@ -78,7 +85,9 @@ class Application:
         self.mqtt = None
         self.manifest = load_manifest(config.models.dir)
         self.pipeline = Pipeline(
-            build_stages(config, self.manifest, optional=demo), self._fan_out, self.metrics,
+            stages if stages is not None else build_stages(config, self.manifest, optional=demo),
+            self._fan_out,
+            self.metrics,
             frame_inbox=config.camera.queue_size,
         )
         self._build_sinks()

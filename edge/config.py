@@ -197,9 +197,8 @@ def _describe(error: dict[str, Any]) -> str:
 def format_validation_error(exc: ValidationError, lines: dict[tuple, int], source: str) -> str:
     problems = []
     for error in exc.errors():
-        loc = tuple(part for part in error["loc"] if not str(part).startswith(("int", "str", "none")) or True)
         # pydantic adds union member names ("int", "str") to loc; drop those for a readable key path
-        loc = tuple(p for p in loc if p not in ("int", "str", "none", "function-after[_scheme(), str]"))
+        loc = tuple(p for p in error["loc"] if p not in ("int", "str", "none"))
         path = ".".join(str(p) for p in loc) or "(top level)"
         line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
         where = f"{source}:{line}" if line else source
@@ -264,4 +263,22 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"config file {resolved} does not exist; pass -c FILE or set EDGE_CONFIG") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {resolved}: {exc.strerror}") from None
-    return parse_config(text, str(resolved), env)
+    return resolve_relative_paths(parse_config(text, str(resolved), env), resolved.parent)
+
+
+def resolve_relative_paths(config: EdgeConfig, base: Path) -> EdgeConfig:
+    """Media files and the models folder named relative to the config file are found next to it, so a
+    config and its files can be copied together (the demo relies on this)."""
+
+    def near_config(value: object) -> object:
+        if isinstance(value, (str, Path)) and not Path(value).is_absolute() and (base / value).exists():
+            return str(base / value)
+        return value
+
+    if isinstance(config.camera.source, str) and "://" not in config.camera.source and "!" not in config.camera.source:
+        config.camera.source = near_config(config.camera.source)
+    if isinstance(config.microphone.device, str):
+        config.microphone.device = near_config(config.microphone.device)
+    if config.models.dir is not None:
+        config.models.dir = Path(near_config(config.models.dir))
+    return config
