@@ -35,8 +35,11 @@ class RingRead:
 class AudioRing:
     """Single-producer single-consumer ring of float32 samples with absolute sample indices."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, wake_after: int = 1) -> None:
         self.capacity = max(1, int(capacity))
+        # the reader is woken once this many samples are waiting (one hop), not on every small block:
+        # thread wake-ups, not arithmetic, dominate the CPU cost of the audio path
+        self.wake_after = max(1, min(int(wake_after), self.capacity))
         self._buffer = np.zeros(self.capacity, np.float32)
         self._written = 0  # absolute index one past the newest sample
         self._read = 0  # absolute index of the next sample to read
@@ -62,12 +65,13 @@ class AudioRing:
             self._written += skipped + len(samples)
             self._t_mono = time.monotonic() if t_mono is None else t_mono
             self._t_wall = time.time() if t_wall is None else t_wall
-            self._cond.notify()
+            if self._written - self._read >= self.wake_after:
+                self._cond.notify()
 
     def read(self, timeout: float) -> RingRead:
-        """Everything written since the last read (waiting up to `timeout` s for something)."""
+        """Everything written since the last read, waiting up to `timeout` s for `wake_after` samples."""
         with self._cond:
-            if self._written == self._read:
+            if self._written - self._read < self.wake_after:
                 self._cond.wait(timeout)
             lost = max(0, self._written - self.capacity - self._read)
             if lost:

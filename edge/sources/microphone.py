@@ -56,9 +56,9 @@ def describe_device(sd: ModuleType, device: int | str | None) -> dict[str, Any]:
     try:
         info = sd.query_devices(device, "input")
     except (ValueError, port_audio_error) as exc:
-        which = "the default microphone" if device is None else f"microphone {device!r}"
+        which = "no default microphone" if device is None else f"microphone {device!r} not found"
         raise SourceError(
-            f"{which} not found ({exc}): is it plugged in? `edge devices` lists microphones; "
+            f"{which} ({exc}): is it plugged in? `edge devices` lists microphones; "
             "set microphone.device to an index or part of a name"
         ) from None
     return dict(info)
@@ -157,7 +157,7 @@ class MicrophoneSource:
         if stream is None:  # some hardware devices only open with all their channels; they are mixed down
             stream = self._new_stream(sd, rate, channels=int(info.get("max_input_channels", 2)), retry=False)
         if self._ring is None or self._device_rate != rate:
-            self._ring = AudioRing(int(self.cfg.queue_seconds * rate))
+            self._ring = AudioRing(int(self.cfg.queue_seconds * rate), wake_after=hop_samples(rate, self.cfg.hop_ms))
         self._device_rate = rate
         self._device_name = str(info.get("name", self.cfg.device))
         self._last_callback = time.monotonic()
@@ -240,7 +240,7 @@ class MicrophoneSource:
     def _consume(self) -> bool:
         """Cut the ring into hops until stop or until the device stops delivering; True if any came."""
         ring, cutter = self._ring, self._cutter
-        wait = max(0.005, self.cfg.hop_ms / 1000)
+        wait = max(0.005, 2 * self.cfg.hop_ms / 1000)  # normally woken by the ring after one hop
         delivered = False
         while not self._stop.is_set():
             got = ring.read(timeout=wait)
