@@ -113,3 +113,14 @@ def test_hop_cutter_gap_advances_offset():
     after = cutter.push(np.ones(160, np.float32), 2.0, 2.0)
     assert after[0].offset == round((400 / 16000 + 0.5) * 16000)
     assert np.all(after[0].samples == 1.0)  # the partial hop from before the gap was dropped
+
+
+def test_hop_timestamps_ignore_late_deliveries_and_never_decrease():
+    cutter = HopCutter("mic", 16000, 16000, 160)
+    chunks = []
+    for n in range(50):  # block n (160 samples) truly ends at 10 + (n+1)*0.01; every 7th arrives 50 ms late
+        late = 0.05 if n % 7 == 3 else 0.0
+        chunks += cutter.push(np.zeros(160, np.float32), t_mono=10 + (n + 1) * 0.01 + late, t_wall=0.0)
+    times = [c.t_mono for c in chunks]
+    assert times == sorted(times)
+    np.testing.assert_allclose(times, [10 + c.offset / 16000 for c in chunks], atol=1e-9)

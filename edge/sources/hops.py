@@ -20,6 +20,9 @@ import numpy as np
 from edge.events import AudioChunk
 from edge.sources.audio import StreamResampler
 
+# how fast the start-time estimate may move later (s per s): sound card clocks are within ~100 ppm
+CLOCK_DRIFT_ALLOWANCE = 1e-3
+
 
 @dataclass
 class RingRead:
@@ -94,9 +97,12 @@ class AudioRing:
 class HopCutter:
     """Blocks at `in_rate` -> AudioChunks of exactly `hop` samples at `out_rate`, offsets counted from 0.
 
-    Timestamps: a chunk's t_mono/t_wall are those of its first sample, derived from the time the newest
-    input block arrived, so they track the sound card's clock instead of drifting from it. At the end of a
-    stream `finish()` flushes the resampler and pads the last hop with silence, marking it end_of_stream.
+    Timestamps: a chunk's t_mono/t_wall are those of its first sample: stream start + offset / rate. The
+    start is estimated from each block's arrival time minus the audio seen so far; late deliveries (a busy
+    machine, bursts) only make that estimate later, so the earliest one is kept, and it may creep forward
+    slowly so the sound card's clock cannot drift away from the monotonic clock. Timestamps never decrease.
+    At the end of a stream `finish()` flushes the resampler and pads the last hop with silence, marking
+    it end_of_stream.
     """
 
     def __init__(self, source_id: str, in_rate: int, out_rate: int, hop: int) -> None:
@@ -107,6 +113,10 @@ class HopCutter:
         self.offset = 0  # index (at out_rate) of the first sample of the next chunk
         self._pending = np.zeros(0, np.float32)
         self._seconds_in = 0.0  # input time seen so far, including gaps
+        self._start: float | None = None  # estimated monotonic time of sample 0
+        self._last_seen = 0.0
+        self._wall_offset = 0.0
+        self._last_t = float("-inf")
 
     def _set_input_rate(self, in_rate: int) -> None:
         self.in_rate = int(in_rate)
@@ -115,13 +125,25 @@ class HopCutter:
     def push(self, block: np.ndarray, t_mono: float, t_wall: float) -> list[AudioChunk]:
         """Add a block whose last sample arrived at (t_mono, t_wall); return the hops now complete."""
         self._seconds_in += len(block) / self.in_rate
+        self._observe(t_mono, t_wall)
         out = self._resampler.process(block)
-        return self._cut(out, t_mono, t_wall, final=False)
+        return self._cut(out, final=False)
+
+    def _observe(self, t_mono: float, t_wall: float) -> None:
+        start = t_mono - self._seconds_in
+        if self._start is None:
+            self._start = start
+        else:
+            self._start = min(start, self._start + (t_mono - self._last_seen) * CLOCK_DRIFT_ALLOWANCE)
+        self._last_seen = t_mono
+        self._wall_offset = t_wall - t_mono
 
     def finish(self, t_mono: float, t_wall: float) -> list[AudioChunk]:
         """End of stream: the remaining samples, padded to a full hop, as the end_of_stream chunk."""
+        if self._start is None:
+            self._observe(t_mono, t_wall)
         out = self._resampler.process(np.zeros(0, np.float32), final=True)
-        return self._cut(out, t_mono, t_wall, final=True)
+        return self._cut(out, final=True)
 
     def gap(self, seconds: float, in_rate: int | None = None) -> None:
         """Samples were lost (overrun, device reconnect): drop the partial hop and resampler state and
@@ -130,33 +152,33 @@ class HopCutter:
         self._set_input_rate(in_rate or self.in_rate)
         self._pending = np.zeros(0, np.float32)
         self.offset = max(self.offset, round(self._seconds_in * self.out_rate))
+        self._start = None  # the gap's length is an estimate: anchor the clock afresh
 
-    def _cut(self, out: np.ndarray, t_mono: float, t_wall: float, final: bool) -> list[AudioChunk]:
+    def _cut(self, out: np.ndarray, final: bool) -> list[AudioChunk]:
         data = np.concatenate([self._pending, out]) if len(self._pending) else out
-        # the newest input sample (time t_*) corresponds to output position _seconds_in * out_rate
-        newest = self._seconds_in
         chunks = []
         start = 0
         while len(data) - start >= self.hop:
-            chunks.append(self._chunk(data[start : start + self.hop], newest, t_mono, t_wall, False))
+            chunks.append(self._chunk(data[start : start + self.hop], False))
             start += self.hop
         rest = data[start:]
         if final:
             padded = np.zeros(self.hop, np.float32)
             padded[: len(rest)] = rest
-            chunks.append(self._chunk(padded, newest, t_mono, t_wall, True))
+            chunks.append(self._chunk(padded, True))
             rest = np.zeros(0, np.float32)
         self._pending = np.array(rest, np.float32)
         return chunks
 
-    def _chunk(self, samples: np.ndarray, newest: float, t_mono: float, t_wall: float, eos: bool) -> AudioChunk:
-        age = newest - self.offset / self.out_rate  # how long before the newest input this hop began
+    def _chunk(self, samples: np.ndarray, eos: bool) -> AudioChunk:
+        t_mono = max(self._start + self.offset / self.out_rate, self._last_t)
+        self._last_t = t_mono
         chunk = AudioChunk(
             source_id=self.source_id,
             offset=self.offset,
             sample_rate=self.out_rate,
-            t_mono=t_mono - age,
-            t_wall=t_wall - age,
+            t_mono=t_mono,
+            t_wall=t_mono + self._wall_offset,
             samples=np.array(samples, np.float32),
             end_of_stream=eos,
         )
