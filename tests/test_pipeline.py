@@ -141,3 +141,19 @@ def test_event_ids_are_unique_and_time_sorted():
     ids = [Event("k", "s").id for _ in range(2000)]
     assert len(set(ids)) == 2000
     assert ids == sorted(ids)
+
+
+def test_event_named_like_a_source_item_does_not_loop_back():
+    class Renamer(Stage):
+        name = "renamer"
+        consumes = ("frame",)
+
+        def process(self, item):
+            yield Event("frame", item.source_id, {})
+
+    events = []
+    pipeline = Pipeline([Renamer()], events.append)
+    pipeline.start()
+    pipeline.submit(frame(0))
+    pipeline.drain_and_stop(5)
+    assert len(events) == 1

@@ -17,6 +17,7 @@ from edge.pipeline.stage import Item, Stage
 from edge.pipeline.worker import StageWorker
 
 log = logging.getLogger(__name__)
+SOURCE_KINDS = ("frame", "audio")
 
 
 class Pipeline:
@@ -60,6 +61,8 @@ class Pipeline:
         self.metrics.events.labels(event.kind).inc()
         self.last_event = event
         self.on_event(event)
+        if event.kind in SOURCE_KINDS:
+            return  # "frame" and "audio" name source items; an event reusing them must not loop back
         for worker in self._routes.get(event.kind, ()):
             worker.offer(event)
 
