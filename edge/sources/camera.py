@@ -331,6 +331,8 @@ class CameraSource:
             self._next_id += 1
             self._last_frame_mono = t_mono
             self._recent.append(t_mono)
+            if generation is not None and self._state != "running":
+                self._state, self._error = "running", None  # a live source is back
         try:
             self._emit(Frame(self.cfg.id, frame_id, t_mono, t_wall, image))
         except Exception:  # a downstream bug must not stop capture; it is logged with its traceback
@@ -402,9 +404,7 @@ class CameraSource:
         delay = self.cfg.reconnect_initial_s
         poll = min(0.1, self.cfg.stall_timeout_s / 4)
         while not self._stop.is_set():
-            with self._lock:
-                self._generation += 1
-                reader = _Reader(self, self._generation)
+            reader = _Reader(self, self._generation)
             began = time.monotonic()
             reader.thread.start()
             reason = None
@@ -412,13 +412,13 @@ class CameraSource:
                 if reader.done.wait(poll):
                     reason = reader.error or "capture ended"
                     break
-                if reader.frames and self._state != "running":
-                    self._state, self._error = "running", None
                 last = max(began, self._last_frame_mono or began)
                 if time.monotonic() - last > self.cfg.stall_timeout_s:
                     reason = f"no frame for {self.cfg.stall_timeout_s:g} s (stalled stream or device)"
                     break
-            reader.abandoned = True
+            with self._lock:
+                reader.abandoned = True
+                self._generation += 1  # whatever this reader still delivers is ignored from now on
             if self._stop.is_set():
                 break
             if reader.frames:
@@ -428,8 +428,6 @@ class CameraSource:
             self._stop.wait(delay)
             delay = min(delay * 2, self.cfg.reconnect_max_s)
             self._reconnects += 1
-        with self._lock:
-            self._generation += 1  # frames still in flight from the last reader are ignored
         self._state = "stopped"
 
 
