@@ -74,25 +74,22 @@ def bench_models(config_path: Path | None, iterations: int) -> list[dict]:
     config = load_config(config_path)
     manifest = load_manifest(config.models.dir)
     rows = []
-    for name in manifest.names():
-        entry = manifest.models[name]
-        for precision in entry.get("files", {}):
-            model = manifest.file(name, precision)
-            model.verify()
-            before = rss_mb()
-            session = ModelSession(model.path, providers=["cpu"], threads=1, name=name)
-            feeds = example_feeds(session, entry.get("bench_inputs"))
-            session.warmup(feeds, runs=3)
-            times = []
-            for _ in range(iterations):
-                start = time.perf_counter()
-                session.run(feeds)
-                times.append(time.perf_counter() - start)
-            rows.append({
-                "model": name, "precision": precision, "file_kb": round(model.path.stat().st_size / 1024, 1),
-                "input": {k: list(v.shape) for k, v in feeds.items()}, **_percentiles(times),
-                "runs_per_s": round(len(times) / sum(times), 1), "rss_added_mb": round(rss_mb() - before, 1),
-            })
+    for model in manifest.all_files():
+        model.verify()
+        before = rss_mb()
+        session = ModelSession(model.path, providers=["cpu"], threads=1, name=model.name)
+        feeds = example_feeds(session, model.info.get("bench_inputs"))
+        session.warmup(feeds, runs=3)
+        times = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            session.run(feeds)
+            times.append(time.perf_counter() - start)
+        rows.append({
+            "model": model.name, "precision": model.precision, "file_kb": round(model.path.stat().st_size / 1024, 1),
+            "input": {k: list(v.shape) for k, v in feeds.items()}, **_percentiles(times),
+            "runs_per_s": round(len(times) / sum(times), 1), "rss_added_mb": round(rss_mb() - before, 1),
+        })
     return rows
 
 

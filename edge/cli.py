@@ -106,20 +106,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     manifest = load_manifest(config.models.dir)
     rows = []
-    for name in manifest.names():
-        entry = manifest.models[name]
-        for precision in entry.get("files", {}):
-            model = manifest.file(name, precision)
-            try:
-                model.verify()
-                state = "ok"
-            except EdgeError as exc:
-                state = f"BAD: {exc}"
-            rows.append({
-                "model": name, "precision": precision, "version": entry.get("version", "?"),
-                "file": model.path.name, "bytes": model.path.stat().st_size if model.path.exists() else 0,
-                "sha256": model.sha256[:12], "state": state,
-            })
+    for model in manifest.all_files():
+        try:
+            model.verify()
+            state = "ok"
+        except EdgeError as exc:
+            state = f"BAD: {exc}"
+        rows.append({
+            "model": model.name, "precision": model.precision, "version": model.info.get("version", "?"),
+            "file": model.path.name, "bytes": model.path.stat().st_size if model.path.exists() else 0,
+            "sha256": model.sha256[:12], "state": state,
+        })
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

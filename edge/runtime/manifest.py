@@ -63,6 +63,10 @@ class Manifest:
     def names(self) -> list[str]:
         return sorted(self.models)
 
+    def all_files(self) -> list["ModelFile"]:
+        """Every (model, precision) file the manifest lists, in name order."""
+        return [self.file(name, precision) for name in self.names() for precision in self.models[name].get("files", {})]
+
     def has(self, name: str, precision: str = "int8") -> bool:
         return precision in self.models.get(name, {}).get("files", {})
 
