@@ -251,6 +251,11 @@ class CameraSource:
     # ---- public API ---------------------------------------------------------------------------------
 
     @property
+    def name(self) -> str:
+        """The source id from the config (camera.id / microphone.id)."""
+        return self.cfg.id
+
+    @property
     def live(self) -> bool:
         return self.kind in ("device", "url", "gstreamer")
 

@@ -102,6 +102,11 @@ class MicrophoneSource:
 
     # ---- public API ----------------------------------------------------------------------------------
 
+    @property
+    def name(self) -> str:
+        """The source id from the config (camera.id / microphone.id)."""
+        return self.cfg.id
+
     def start(self) -> None:
         """Check PortAudio now (a clear error at start-up), then capture in a daemon thread."""
         self._sd = load_sounddevice()

@@ -40,6 +40,11 @@ class WavReplaySource:
         self._file_rate: int | None = None
         self.finished = False
 
+    @property
+    def name(self) -> str:
+        """The source id from the config (camera.id / microphone.id)."""
+        return self.cfg.id
+
     def start(self) -> None:
         """Read the file now (so a bad file is a clear error at start-up), then replay in a daemon thread."""
         try:
