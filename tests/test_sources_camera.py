@@ -57,7 +57,7 @@ def test_video_file_as_fast_as_possible(video):
 
 def test_video_file_paced_at_its_frame_rate(video):
     began = time.monotonic()
-    source, frames = _run_to_end(CameraConfig(source=str(video), realtime=True))
+    _, frames = _run_to_end(CameraConfig(source=str(video), realtime=True))
     elapsed = time.monotonic() - began
     assert len(frames) == 10 and 9 / 25 - 0.02 <= elapsed < 2.0
     gaps = np.diff([f.t_mono for f in frames])
@@ -164,7 +164,7 @@ class _FakeCapture:
 
 
 def _live(plan, **overrides):
-    settings = dict(source=0, reconnect_initial_s=0.01, reconnect_max_s=0.04, stall_timeout_s=0.3)
+    settings = {"source": 0, "reconnect_initial_s": 0.01, "reconnect_max_s": 0.04, "stall_timeout_s": 0.3}
     settings.update(overrides)
     fake = FakeCamera(plan)
     frames = []
@@ -173,7 +173,7 @@ def _live(plan, **overrides):
 
 
 def test_camera_failing_mid_stream_reconnects_and_continues():
-    source, fake, frames = _live([("frames", 5), "fail", "fail", ("frames", 5), "ok"])
+    source, _, frames = _live([("frames", 5), "fail", "fail", ("frames", 5), "ok"])
     source.start()
     _wait_for(lambda: len(frames) >= 30)
     status = source.status()
@@ -186,7 +186,7 @@ def test_camera_failing_mid_stream_reconnects_and_continues():
 
 
 def test_reconnect_backoff_grows_and_is_bounded():
-    source, fake, frames = _live(["fail"] * 100, reconnect_initial_s=0.01, reconnect_max_s=0.05)
+    source, fake, _ = _live(["fail"] * 100, reconnect_initial_s=0.01, reconnect_max_s=0.05)
     source.start()
     time.sleep(0.6)
     status = source.status()
@@ -229,7 +229,7 @@ def test_failing_emit_does_not_stop_capture():
 
 
 def test_stop_is_prompt_while_reconnecting():
-    source, fake, frames = _live(["fail"] * 100, reconnect_initial_s=5.0, reconnect_max_s=5.0)
+    source, fake, _ = _live(["fail"] * 100, reconnect_initial_s=5.0, reconnect_max_s=5.0)
     source.start()
     _wait_for(lambda: len(fake.opens) == 1)
     began = time.monotonic()

@@ -18,8 +18,9 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol, Union
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -33,8 +34,7 @@ log = logging.getLogger(__name__)
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 # what cv2.imread can decode (OpenCV 4.x/5.x with the PyPI wheel's codecs)
 IMAGE_SUFFIXES = frozenset(
-    ".bmp .dib .jpeg .jpg .jpe .jp2 .png .webp .avif .pbm .pgm .ppm .pxm .pnm .pfm .sr .ras .tiff .tif "
-    ".exr .hdr .pic .gif".split()
+    [".bmp", ".dib", ".jpeg", ".jpg", ".jpe", ".jp2", ".png", ".webp", ".avif", ".pbm", ".pgm", ".ppm", ".pxm", ".pnm", ".pfm", ".sr", ".ras", ".tiff", ".tif", ".exr", ".hdr", ".pic", ".gif"]
 )
 DEFAULT_FOLDER_FPS = 1.0  # an image folder has no frame rate of its own; camera.fps overrides
 DEFAULT_FILE_FPS = 25.0  # for files whose container does not say
@@ -50,7 +50,7 @@ class Capture(Protocol):
     def release(self) -> None: ...
 
 
-OpenCapture = Callable[[Union[int, str]], Capture]
+OpenCapture = Callable[[int | str], Capture]
 
 
 # ---- what kind of source --------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 class _Reader:
     """One connection attempt to a live source: open, then read until failure, stop or abandonment."""
 
-    def __init__(self, owner: "CameraSource", generation: int) -> None:
+    def __init__(self, owner: CameraSource, generation: int) -> None:
         self.owner = owner
         self.generation = generation
         self.done = threading.Event()

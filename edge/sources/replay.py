@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any
 
 from edge.config import MicrophoneConfig
 from edge.errors import EdgeError, SourceError
@@ -117,7 +118,7 @@ class WavReplaySource:
                 log.exception("microphone %s: emit failed", self.cfg.id)
 
 
-AudioSource = Union[WavReplaySource, MicrophoneSource]
+AudioSource = WavReplaySource | MicrophoneSource
 
 
 def open_audio_source(cfg: MicrophoneConfig, emit: Callable[[AudioChunk], None]) -> AudioSource:
