@@ -1,0 +1,247 @@
+"""Side-by-side OCR evaluation: our INT8 and FP32 CRNN, Tesseract 5 (in-process and as a process per line),
+RapidOCR's PP-OCRv4 recognizer alone; on the held-out synthetic set and on real-dev lines.
+
+Each engine runs in its own child process with one thread, so its peak RSS is its own. Every engine gets the
+same line images and uses its own preprocessing. Real-dev scoring follows that set's README (SROIE
+case-insensitive, plates letters+digits only); synthetic lines are compared with spaces normalised.
+
+    python tools/ocr/evaluate.py --real-split heldout --synthetic 300 --markdown work/ocr/eval.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's OpenMP
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import realdata  # noqa: E402
+from metrics import cer_and_accuracy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES = ("ours-int8", "ours-fp32", "tesseract-inproc", "tesseract-cli", "rapidocr-rec")
+TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
+
+
+# ------------------------------------------------------------------ data
+def synthetic_lines(count: int, seed: int = 4242) -> tuple[list[np.ndarray], list[str]]:
+    """Raw (un-normalised) held-out-font lines, identical in every child process."""
+    from make_data import make_sample, split_fonts
+
+    rng = random.Random(seed)
+    fonts = split_fonts("heldout")
+    images, labels = [], []
+    while len(images) < count:
+        image, text = make_sample(rng, fonts, heldout=True)
+        images.append(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+        labels.append(text)
+    return images, labels
+
+
+def dataset(name: str, args) -> tuple[list[np.ndarray], list[str], list[str], list[str]]:
+    """(BGR images, labels, folder per line, file path or '' per line)."""
+    if name == "synthetic":
+        images, labels = synthetic_lines(args.synthetic)
+        return images, labels, ["synthetic"] * len(images), [""] * len(images)
+    lines = realdata.load_lines(None if args.real_split == "all" else args.real_split)
+    if args.limit:
+        lines = lines[:: max(1, len(lines) // args.limit)]
+    return ([realdata.read_image(x) for x in lines], [x.label for x in lines], [x.folder for x in lines],
+            [str(x.path) for x in lines])
+
+
+# ------------------------------------------------------------------ engines
+def make_engine(name: str):
+    """A callable image(BGR) -> text, plus the model size in bytes (0 if not a single file)."""
+    if name.startswith("ours"):
+        from common import open_recognizer
+        from edge.ocr import decode
+        from edge.ocr.preprocess import WIDTH_MULTIPLE, normalize_line, to_tensor
+
+        path = Path(os.environ.get("EDGE_OCR_EVAL_MODELS", ROOT / "models")) / f"ocr-crnn-{name.split('-')[1]}.onnx"
+        rec = open_recognizer(path)
+
+        def ours(image: np.ndarray, _path: str) -> str:
+            line = normalize_line(image)
+            logits = rec.session.run({rec.input_name: to_tensor([line])})[0]
+            return decode.greedy(decode.log_softmax(logits[0, : line.shape[1] // WIDTH_MULTIPLE]), rec.charset).text
+
+        return ours, path.stat().st_size
+    if name == "tesseract-inproc":
+        import tesserocr
+
+        api = tesserocr.PyTessBaseAPI(path=TESSDATA, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
+
+        def tess(image: np.ndarray, _path: str) -> str:
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            api.SetImageBytes(gray.tobytes(), gray.shape[1], gray.shape[0], 1, gray.shape[1])
+            return api.GetUTF8Text().strip()
+
+        return tess, Path(TESSDATA, "eng.traineddata").stat().st_size
+    if name == "tesseract-cli":
+        tmp = Path(tempfile.mkdtemp())
+
+        def tess_cli(image: np.ndarray, path: str) -> str:
+            if not path:
+                path = str(tmp / "line.png")
+                cv2.imwrite(path, image)
+            result = subprocess.run(["tesseract", path, "stdout", "--psm", "7", "-l", "eng"], capture_output=True,
+                                    text=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+            return result.stdout.strip()
+
+        return tess_cli, Path(TESSDATA, "eng.traineddata").stat().st_size
+    if name == "rapidocr-rec":
+        import rapidocr_onnxruntime
+        from rapidocr_onnxruntime.ch_ppocr_rec.text_recognize import TextRecognizer
+        from rapidocr_onnxruntime.utils import read_yaml
+
+        package = Path(rapidocr_onnxruntime.__file__).parent
+        config = read_yaml(str(package / "config.yaml"))["Rec"]
+        config["model_path"] = str(package / config["model_path"])
+        config["intra_op_num_threads"] = 1
+        config["inter_op_num_threads"] = 1
+        rec = TextRecognizer(config)
+
+        def rapid(image: np.ndarray, _path: str) -> str:
+            (text, _score), = rec([image])[0]
+            return text
+
+        return rapid, Path(config["model_path"]).stat().st_size
+    raise SystemExit(f"unknown engine {name}")
+
+
+def run_engine(name: str, args) -> dict:
+    """Child process body: read every line of every set, return predictions and timings."""
+    engine, size = make_engine(name)
+    out = {"engine": name, "model_bytes": size, "sets": {}}
+    for set_name in args.sets:
+        images, labels, folders, paths = dataset(set_name, args)
+        for image, path in zip(images[:5], paths[:5]):
+            engine(image, path)  # warm-up
+        preds, seconds = [], []
+        for image, path in zip(images, paths):
+            start = time.perf_counter()
+            preds.append(engine(image, path))
+            seconds.append(time.perf_counter() - start)
+        out["sets"][set_name] = {"preds": preds, "labels": labels, "folders": folders, "seconds": seconds}
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+# ------------------------------------------------------------------ scoring and report
+def score(result: dict) -> dict:
+    table = {}
+    for set_name, data in result["sets"].items():
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for pred, label, folder in zip(data["preds"], data["labels"], data["folders"]):
+            if folder == "synthetic":
+                pair = (" ".join(pred.split()), " ".join(label.split()))
+            else:
+                pair = (realdata.normalise_for_scoring(pred, folder), realdata.normalise_for_scoring(label, folder))
+            groups.setdefault(folder, []).append(pair)
+        for folder, pairs in groups.items():
+            table[folder] = cer_and_accuracy(pairs)
+        if set_name == "real":
+            table["real pooled"] = cer_and_accuracy([p for f, ps in groups.items() for p in ps])
+        ms = np.array(data["seconds"]) * 1000
+        table[f"{set_name} latency"] = (float(np.percentile(ms, 50)), float(np.percentile(ms, 90)), len(ms))
+    return table
+
+
+def edge_ocr_rss(paths: list[str], precision: str) -> tuple[float, float]:
+    """Peak RSS (MB) and wall time of the real `edge ocr --crop` command over the given files."""
+    # A fresh parent whose only child is the command, so RUSAGE_CHILDREN is that command's peak alone.
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, time.perf_counter() - t, "
+             "p.returncode); sys.stderr.write(p.stderr[-2000:])")
+    proc = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "edge.ocr.cli", "--crop",
+                           "--precision", precision, *paths], cwd=ROOT, capture_output=True, text=True)
+    mb, wall, code = proc.stdout.split()
+    if code != "0":
+        print(f"edge ocr exited {code}: {proc.stderr}", file=sys.stderr)
+    return float(mb), float(wall)
+
+
+def markdown(results: list[dict], command: str, rss: dict) -> str:
+    scored = {r["engine"]: score(r) for r in results}
+    folders = [k for k in next(iter(scored.values())) if "latency" not in k]
+    head = "| engine | " + " | ".join(f"{f} CER / exact" for f in folders) + \
+        " | latency p50 / p90 ms (real) | model MB | peak RSS MB |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        s = scored[r["engine"]]
+        cells = [f"{s[f][0] * 100:.1f}% / {s[f][1] * 100:.1f}%" for f in folders]
+        lat = s.get("real latency") or s.get("synthetic latency")
+        lines.append(f"| {r['engine']} | " + " | ".join(cells) +
+                     f" | {lat[0]:.2f} / {lat[1]:.2f} | {r['model_bytes'] / 1e6:.2f} | {r['peak_rss_mb']:.0f} |")
+    n = {f: s[f][2] for s in scored.values() for f in folders}
+    lines.append("")
+    lines.append("Lines per column: " + ", ".join(f"{f} {n[f]}" for f in folders) + ".")
+    for precision, (mb, wall) in rss.items():
+        lines.append(f"`edge ocr --crop --precision {precision}` over the real lines: peak RSS {mb:.0f} MB, "
+                     f"wall {wall:.1f} s (includes start-up).")
+    lines.append(f"Command: `{command}`")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--sets", nargs="+", default=["synthetic", "real"], choices=["synthetic", "real"])
+    parser.add_argument("--real-split", default="heldout", choices=["heldout", "train", "all"],
+                        help="real-dev lines to score (our model was fine-tuned on the 'train' split)")
+    parser.add_argument("--synthetic", type=int, default=300, help="held-out-font synthetic lines")
+    parser.add_argument("--limit", type=int, default=0, help="subsample real lines (0: all)")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--json", type=Path, help="write raw predictions and timings here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        json.dump(run_engine(args.child, args), sys.stdout)
+        return 0
+    results = []
+    base = [sys.executable, __file__, "--sets", *args.sets, "--real-split", args.real_split,
+            "--synthetic", str(args.synthetic), "--limit", str(args.limit)]
+    for name in args.engines:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(base + ["--child", name], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(proc.stdout))
+        print(json.dumps({k: [round(x, 4) for x in v] for k, v in score(results[-1]).items()}), file=sys.stderr)
+    rss = {}
+    if "real" in args.sets:
+        lines = realdata.load_lines(None if args.real_split == "all" else args.real_split)
+        paths = [str(x.path) for x in lines]
+        for precision in ("int8", "fp32"):
+            if f"ours-{precision}" in args.engines:
+                rss[precision] = edge_ocr_rss(paths, precision)
+    command = "python tools/ocr/evaluate.py " + " ".join(sys.argv[1:])
+    table = markdown(results, command, rss)
+    print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

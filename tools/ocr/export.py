@@ -1,0 +1,125 @@
+"""Export a trained CRNN checkpoint to FP32 ONNX (dynamic batch and width) with its metadata, check parity.
+
+    python tools/ocr/export.py --checkpoint work/ocr/run1/final.pt --out models/ocr-crnn-fp32.onnx
+
+Metadata props: charset, input_height, width_multiple, normalisation, version, model_name. Parity: torch
+and onnxruntime logits on real and synthetic lines must agree to 1e-3 and decode to the same text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from edge.ocr.charset import CHARSET  # noqa: E402
+from edge.ocr.preprocess import INPUT_HEIGHT, WIDTH_MULTIPLE, normalize_line, to_tensor  # noqa: E402
+from edge.runtime import sha256_of, update_manifest_entry  # noqa: E402
+from model import CRNN, count_parameters  # noqa: E402
+import realdata  # noqa: E402
+
+MODEL_NAME = "ocr-crnn"
+VERSION = "1.0.0"
+
+
+def load_model(checkpoint: Path) -> CRNN:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if state.get("charset", CHARSET) != CHARSET:
+        raise SystemExit("checkpoint charset differs from edge/ocr/charset.py; export with the matching code")
+    model = CRNN(len(CHARSET) + 1)
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def metadata(extra: dict[str, str] | None = None) -> dict[str, str]:
+    props = {
+        "charset": CHARSET,
+        "input_height": str(INPUT_HEIGHT),
+        "width_multiple": str(WIDTH_MULTIPLE),
+        "normalisation": "(gray - 127.5) / 127.5, per-line 2-98 percentile stretch first",
+        "blank_index": "0",
+        "version": VERSION,
+        "model_name": MODEL_NAME,
+    }
+    props.update(extra or {})
+    return props
+
+
+def set_metadata(path: Path, props: dict[str, str]) -> None:
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def export(model: CRNN, out: Path) -> None:
+    dummy = torch.randn(2, 1, INPUT_HEIGHT, 120)
+    torch.onnx.export(
+        model, (dummy,), str(out), input_names=["image"], output_names=["logits"], opset_version=17,
+        dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "steps"}}, dynamo=False,
+    )
+    set_metadata(out, metadata())
+    onnx.checker.check_model(onnx.load(str(out)))
+
+
+def sample_lines(count: int = 48) -> list[np.ndarray]:
+    lines = realdata.load_lines("heldout")[::max(1, len(realdata.load_lines("heldout")) // count)][:count]
+    return [normalize_line(realdata.read_image(line)) for line in lines]
+
+
+def parity(model: CRNN, path: Path, lines: list[np.ndarray]) -> float:
+    """Largest absolute logit difference torch vs onnxruntime, one line at a time and as one padded batch."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    batches = [[line] for line in lines[:16]] + [lines[16:32]]
+    for batch in batches:
+        x = to_tensor(batch)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x)).numpy()
+        got = session.run(None, {"image": x})[0]
+        worst = max(worst, float(np.abs(expected - got).max()))
+        if not np.array_equal(expected.argmax(-1), got.argmax(-1)):
+            raise SystemExit(f"parity check failed: best classes differ (max diff {worst:.2e})")
+    if worst > 1e-3:
+        raise SystemExit(f"parity check failed: logits differ by {worst:.2e} (> 1e-3)")
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("models/ocr-crnn-fp32.onnx"))
+    parser.add_argument("--no-manifest", action="store_true", help="do not touch models/manifest.yaml")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = load_model(args.checkpoint)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    export(model, args.out)
+    worst = parity(model, args.out, sample_lines())
+    print(f"exported {args.out} ({args.out.stat().st_size} bytes, {count_parameters(model)} parameters); "
+          f"parity max |diff| {worst:.2e}")
+    if not args.no_manifest:
+        update_manifest_entry(args.out.parent, "ocr", {
+            "version": VERSION,
+            "description": "CRNN text-line recognizer (conv + BiLSTM + CTC), height 32, dynamic width",
+            "files": {"fp32": {"file": args.out.name, "sha256": sha256_of(args.out), "bytes": args.out.stat().st_size}},
+            "inputs": [{"name": "image", "shape": ["batch", 1, INPUT_HEIGHT, "width"], "dtype": "float32",
+                        "range": "(gray - 127.5) / 127.5; width a multiple of 4"}],
+            "outputs": [{"name": "logits", "shape": ["batch", "width/4", len(CHARSET) + 1],
+                         "meaning": "CTC logits, class 0 = blank, class i+1 = charset[i]"}],
+            "metadata": {"charset": CHARSET, "input_height": INPUT_HEIGHT, "parameters": count_parameters(model)},
+        })
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
