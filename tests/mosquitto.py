@@ -65,8 +65,8 @@ class Broker:
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"user {getpass.getuser()}\n"  # as root mosquitto would otherwise drop to the `mosquitto` user
-            # sessions survive a broker restart (saved on SIGTERM), so a subscriber misses nothing
-            f"persistence true\npersistence_location {self.workdir}/\n"
+            # sessions survive a broker restart (saved every second and on SIGTERM), so a subscriber misses nothing
+            f"persistence true\npersistence_location {self.workdir}/\nautosave_interval 1\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"{extra_config if extra_config else 'allow_anonymous true'}\n"
@@ -85,6 +85,14 @@ class Broker:
             self.stop()
             raise RuntimeError(f"mosquitto did not start on port {self.port}: {self.log.read_text()[-2000:]}")
         return self
+
+    def wait_saved(self, timeout: float = 5.0) -> bool:
+        """Wait until the broker has written its state once (so sessions survive even a SIGKILL)."""
+        db = self.workdir / "mosquitto.db"
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not db.exists():
+            time.sleep(0.05)
+        return db.exists()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

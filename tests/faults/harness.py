@@ -1,0 +1,76 @@
+"""Runs the real `edge` CLI (`edge run ...`) with one synthetic model stage, for fault-injection tests.
+
+Everything is the production path (config, sources, pipeline, sinks, MQTT, HTTP, signals, sd_notify,
+reload) except the model stages: instead of OCR/speech/fusion, `TickStage` runs a tiny ONNX model listed
+in a manifest (so sha256 checks, loading and reload-time verification are real) and emits one event per
+frame, with a JPEG snapshot. Before emitting, it appends the event id to a ledger file, so a test knows
+exactly which events the process produced and can check that each one reached the store or the broker.
+
+Knobs (environment): FAULT_LEDGER (ledger path), FAULT_HANG_FILE (while this file exists the stage
+blocks, as a hung model would), FAULT_HANG_AFTER_S (how soon the app calls a busy stage hung; the
+production default is 30 s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+import edge.app  # noqa: E402
+from edge.cli import main  # noqa: E402
+from edge.events import Event  # noqa: E402
+from edge.pipeline.stage import Stage  # noqa: E402
+from edge.pipeline.worker import StageWorker  # noqa: E402
+from edge.runtime import ModelSession  # noqa: E402
+
+
+class TickStage(Stage):
+    name = "tick"
+    consumes = ("frame",)
+    drop_when_full = False  # every frame becomes an event, so the tests can count them
+
+    def __init__(self, session: ModelSession, ledger: Path | None, hang_file: Path | None) -> None:
+        self.session = session
+        self.version = session.metadata.get("version", "?")
+        self.ledger = open(ledger, "a") if ledger else None
+        self.hang_file = hang_file
+
+    def process(self, frame):
+        while self.hang_file is not None and self.hang_file.exists():
+            time.sleep(0.05)
+        (value,) = self.session.run({"x": np.array([[float(frame.image.mean())]], dtype=np.float32)})
+        ok, jpeg = cv2.imencode(".jpg", frame.image)
+        event = Event(
+            kind="tick", source_id=frame.source_id, frame_id=frame.frame_id,
+            data={"value": float(value.ravel()[0]), "model_version": self.version},
+            snapshot=jpeg.tobytes() if ok else None,
+        )
+        if self.ledger is not None:
+            self.ledger.write(event.id + "\n")
+            self.ledger.flush()
+        yield event
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+
+
+def build_stages(config, manifest, optional: bool = False) -> list[Stage]:
+    session = ModelSession.from_manifest(manifest, "tick", config.runtime.precision, providers=["cpu"])
+    ledger = os.environ.get("FAULT_LEDGER")
+    hang = os.environ.get("FAULT_HANG_FILE")
+    return [TickStage(session, Path(ledger) if ledger else None, Path(hang) if hang else None)]
+
+
+if __name__ == "__main__":
+    edge.app.build_stages = build_stages
+    if os.environ.get("FAULT_HANG_AFTER_S"):
+        StageWorker.health.__defaults__ = (float(os.environ["FAULT_HANG_AFTER_S"]),)
+    sys.exit(main(sys.argv[1:]))
