@@ -1,0 +1,295 @@
+"""Evaluate the speech model (INT8 and FP32) side by side with pocketsphinx, and write the benchmark table.
+
+    python tools/speech/evaluate.py                     # all systems, all sets, writes docs/BENCHMARKS.md
+    python tools/speech/evaluate.py --limit 50 --no-write   # quick look
+
+Sets (made by make_data.py, never seen in training):
+  synth      held-out synthetic voices (espeak-ng en-gb-scotland, en-029, pl, hi; flite awb) with noise,
+             reverberation and channel effects; single words and 2-4 word sequences
+  fsdd       real human speech: every FSDD recording of the held-out speakers (isolated digits)
+  fsdd_seq   the same speakers' digits joined into 2-4 digit strings with pauses
+  oov        held-out voices saying out-of-vocabulary words: any accepted word is a false accept
+  nonspeech  noise, hum, machine noise, clanks, music, alerts, babble: any accepted word is a false accept
+Systems: ours (the `edge listen` path: VAD + model + greedy decoding + rejection) at int8 and fp32;
+pocketsphinx with a JSGF grammar of one vocabulary word, and with a grammar of word sequences.
+Each system runs in its own process (one thread) so its peak RSS is its own. Audio is resampled to
+16 kHz once beforehand, identically for every system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vocab import DIGITS, WORDS  # noqa: E402
+
+SETS = ("synth", "fsdd", "fsdd_seq", "oov", "nonspeech")
+SYSTEMS = ("ours-int8", "ours-fp32", "pocketsphinx-word", "pocketsphinx-seq")
+FSDD_DIR = Path("/work/shared/data/speech/fsdd/recordings")
+RATE = 16000
+
+
+def load_set(eval_dir: Path, name: str, limit: int) -> list[tuple[str, np.ndarray, str]]:
+    """(id, 16 kHz float32 audio, reference transcript) for one evaluation set."""
+    from edge.sources.audio import read_wav
+    from scipy.signal import resample_poly
+
+    items = []
+    if name == "fsdd":
+        speakers = (eval_dir / "fsdd_speakers.txt").read_text().strip().split(",")
+        rows = [(p, DIGITS[int(p.stem.split("_")[0])]) for p in sorted(FSDD_DIR.glob("*.wav"))
+                if p.stem.split("_")[1] in speakers]
+    else:
+        rows = []
+        for line in (eval_dir / name / "labels.tsv").read_text().splitlines():
+            file, _, text = line.partition("\t")
+            rows.append((eval_dir / name / file, text))
+    if limit:
+        rows = rows[:: max(1, len(rows) // limit)][:limit]
+    for path, text in rows:
+        x, rate = read_wav(path)
+        if rate != RATE:
+            g = gcd(rate, RATE)
+            x = resample_poly(x, RATE // g, rate // g).astype(np.float32)
+        items.append((path.name, x, text))
+    return items
+
+
+# ---- systems ------------------------------------------------------------------------------------------
+
+
+def ours(precision: str):
+    from edge.config import EdgeConfig
+    from edge.runtime import load_manifest
+    from edge.speech.recognizer import Recognizer, SpeechModel, combine, transcribe_clip
+
+    cfg = EdgeConfig()
+    model = SpeechModel.load(load_manifest(), "speech", precision, ["cpu"], threads=1)
+    recognizer = Recognizer(model, cfg.speech)
+
+    def recognize(x: np.ndarray) -> str:
+        transcript, _, _ = combine(transcribe_clip(recognizer, x, RATE))
+        return transcript
+
+    return recognize
+
+
+def pocketsphinx(kind: str):
+    from pocketsphinx import Decoder
+
+    alternatives = " | ".join(WORDS)
+    if kind == "word":
+        grammar = f"#JSGF V1.0;\ngrammar cmd;\npublic <utt> = {alternatives};\n"
+    else:
+        grammar = f"#JSGF V1.0;\ngrammar cmd;\n<w> = {alternatives};\npublic <utt> = <w>+;\n"
+    decoder = Decoder(jsgf=None, loglevel="FATAL", samprate=RATE)
+    decoder.add_jsgf_string("cmd", grammar)
+    decoder.activate_search("cmd")
+
+    def recognize(x: np.ndarray) -> str:
+        pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        return " ".join(w for w in (hyp.hypstr.split() if hyp else []) if w in WORDS)
+
+    return recognize
+
+
+def run_system(system: str, eval_dir: Path, limit: int) -> dict:
+    """One system over every set: transcripts, processing time, audio seconds, peak RSS."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    recognize = ours(system.split("-")[1]) if system.startswith("ours") else pocketsphinx(system.split("-")[1])
+    result = {"system": system, "sets": {}}
+    for name in SETS:
+        items = load_set(eval_dir, name, limit)
+        hyps, seconds, audio = [], 0.0, 0.0
+        for _, x, _ in items:
+            start = time.perf_counter()
+            hyps.append(recognize(x))
+            seconds += time.perf_counter() - start
+            audio += len(x) / RATE
+        result["sets"][name] = {"refs": [r for _, _, r in items], "hyps": hyps, "seconds": seconds, "audio": audio}
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+# ---- metrics ------------------------------------------------------------------------------------------
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def scores(refs: list[str], hyps: list[str]) -> dict:
+    words = sum(len(r.split()) for r in refs)
+    errors = sum(edit_distance(r.split(), h.split()) for r, h in zip(refs, hyps))
+    return {
+        "n": len(refs),
+        "utt_acc": sum(r == h for r, h in zip(refs, hyps)) / max(1, len(refs)),
+        "wer": errors / max(1, words),
+        "empty": sum(h == "" for h in hyps) / max(1, len(refs)),  # rejected or nothing heard
+    }
+
+
+def false_accepts(hyps: list[str]) -> float:
+    return sum(h != "" for h in hyps) / max(1, len(hyps))
+
+
+def model_bytes(system: str) -> int:
+    if system.startswith("ours"):
+        return (ROOT / "models" / f"speech-v1-{system.split('-')[1]}.onnx").stat().st_size
+    from pocketsphinx import get_model_path
+
+    folder = Path(get_model_path()) / "en-us"
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def latency(limit: int) -> dict:
+    """End of utterance -> event: FSDD digit strings fed to the stage in 20 ms hops, like the microphone."""
+    from edge.config import EdgeConfig
+    from edge.events import AudioChunk
+    from edge.runtime import load_manifest
+    from edge.speech.stage import build_stage
+    from edge.speech.recognizer import quiet
+
+    cfg = EdgeConfig()
+    stage = build_stage(cfg, load_manifest())
+    items = load_set(Path("work/speech/eval"), "fsdd_seq", limit)
+    offset = 0
+    hop = 320
+    for _, x, _ in items:
+        audio = np.concatenate([quiet(0.5, RATE, 1), x, quiet(1.0, RATE, 2)])
+        for start in range(0, len(audio) - hop + 1, hop):
+            chunk = AudioChunk("mic0", offset, RATE, time.monotonic(), time.time(), audio[start : start + hop])
+            offset += hop
+            list(stage.process(chunk))
+    values = np.array(stage.latencies) * 1000
+    return {"events": len(values), "p50_ms": float(np.percentile(values, 50)), "p95_ms": float(np.percentile(values, 95)),
+            "max_ms": float(values.max()), "end_silence_ms": cfg.speech.end_silence_ms}
+
+
+def table(results: list[dict], lat: dict, command: str) -> str:
+    lines = [
+        "## Speech",
+        "",
+        f"Command: `{command}` (tools/speech/evaluate.py; sets made by tools/speech/make_data.py). Machine: 2-core "
+        "x86-64 VM, no GPU, shared with other jobs while measured; every system at 1 thread. Utterance accuracy "
+        "counts a rejected utterance as wrong; false accepts = share of clips for which any vocabulary word was "
+        "reported. pocketsphinx (5prealpha English model shipped with the `pocketsphinx` wheel) has no rejection.",
+        "",
+        "| system | synth held-out voices utt acc / WER | FSDD held-out speakers utt acc / WER | FSDD digit strings utt acc / WER "
+        "| OOV false accepts | non-speech false accepts | RTF (1 thread) | model MB | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["sets"]
+        sc = {n: scores(s[n]["refs"], s[n]["hyps"]) for n in ("synth", "fsdd", "fsdd_seq")}
+        seconds = sum(v["seconds"] for v in s.values())
+        audio = sum(v["audio"] for v in s.values())
+        lines.append(
+            f"| {r['system']} | {100 * sc['synth']['utt_acc']:.1f}% / {100 * sc['synth']['wer']:.1f}% "
+            f"| {100 * sc['fsdd']['utt_acc']:.1f}% / {100 * sc['fsdd']['wer']:.1f}% "
+            f"| {100 * sc['fsdd_seq']['utt_acc']:.1f}% / {100 * sc['fsdd_seq']['wer']:.1f}% "
+            f"| {100 * false_accepts(s['oov']['hyps']):.1f}% | {100 * false_accepts(s['nonspeech']['hyps']):.1f}% "
+            f"| {seconds / audio:.4f} | {model_bytes(r['system']) / 1e6:.2f} | {r['peak_rss_mb']:.0f} |"
+        )
+    n = {name: len(results[0]["sets"][name]["refs"]) for name in SETS}
+    lines += [
+        "",
+        f"Clips: synth {n['synth']}, FSDD {n['fsdd']} (speakers {Path('work/speech/eval/fsdd_speakers.txt').read_text().strip()}), "
+        f"FSDD strings {n['fsdd_seq']}, OOV {n['oov']}, non-speech {n['nonspeech']}. RTF = processing time / audio "
+        "time over all sets (ours includes front end, VAD, model and decoding).",
+        "",
+        f"End of utterance to event (stage fed 20 ms hops of {lat['events']} FSDD digit strings): processing after the "
+        f"endpoint p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; the endpointer "
+        f"waits for {lat['end_silence_ms']} ms of silence (`speech.end_silence_ms`) before it declares the end.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace only the `## Speech` section (others edit theirs at the same time)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    start = text.find("## Speech")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eval-dir", type=Path, default=Path("work/speech/eval"))
+    ap.add_argument("--limit", type=int, default=0, help="at most this many clips per set (0 = all)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system, print JSON
+    ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/ and the manifest")
+    args = ap.parse_args(argv)
+    if args.system:
+        print(json.dumps(run_system(args.system, args.eval_dir, args.limit)))
+        return 0
+    results = []
+    for system in args.systems.split(","):
+        cmd = [sys.executable, __file__, "--system", system, "--eval-dir", str(args.eval_dir), "--limit", str(args.limit)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if out.returncode:
+            print(out.stderr, file=sys.stderr)
+            return 1
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"{system}: done", file=sys.stderr, flush=True)
+    lat = latency(min(args.limit or 60, 60))
+    command = "python tools/speech/evaluate.py" + (f" --limit {args.limit}" if args.limit else "")
+    section = table(results, lat, command)
+    print(section)
+    Path("work/speech").mkdir(parents=True, exist_ok=True)
+    Path("work/speech/eval_results.json").write_text(json.dumps({"results": results, "latency": lat}))
+    if not args.no_write:
+        write_section(ROOT / "docs" / "BENCHMARKS.md", section)
+        record_metrics(results, lat, command)
+    return 0
+
+
+def record_metrics(results: list[dict], lat: dict, command: str) -> None:
+    from edge.runtime import update_manifest_entry
+
+    metrics = {"command": command, "machine": "2-core x86-64 VM, no GPU, 1 thread"}
+    for r in results:
+        if not r["system"].startswith("ours"):
+            continue
+        s = r["sets"]
+        entry = {n: {k: round(v, 4) for k, v in scores(s[n]["refs"], s[n]["hyps"]).items()}
+                 for n in ("synth", "fsdd", "fsdd_seq")}
+        entry["oov_false_accept"] = round(false_accepts(s["oov"]["hyps"]), 4)
+        entry["nonspeech_false_accept"] = round(false_accepts(s["nonspeech"]["hyps"]), 4)
+        entry["rtf_1_thread"] = round(sum(v["seconds"] for v in s.values()) / sum(v["audio"] for v in s.values()), 5)
+        metrics[r["system"].split("-")[1]] = entry
+    metrics["end_of_utterance_to_event_ms"] = {k: round(v, 1) for k, v in lat.items() if k.endswith("_ms")}
+    update_manifest_entry(ROOT / "models", "speech", {"metrics": metrics})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
