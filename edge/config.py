@@ -232,6 +232,11 @@ def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML ({problem}); check indentation and quoting") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply or refers to itself (YAML anchors/aliases); simplify it") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # PyYAML's constructors raise these for explicit tags with bad values, e.g. `!!int x`
+        raise ConfigError(f"{source}: a value cannot be read ({exc}); remove explicit YAML tags like !!int") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -241,6 +246,8 @@ def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None
         return EdgeConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, lines, source)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: a value refers to itself (YAML anchors/aliases); write it out instead") from None
 
 
 def find_config_path(explicit: str | Path | None) -> Path | None:
