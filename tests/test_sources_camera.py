@@ -16,6 +16,25 @@ from edge.sources import camera as camera_module
 from edge.sources.camera import CameraSource, gstreamer_available, source_kind
 
 
+@pytest.fixture(autouse=True)
+def _stop_sources_after_each_test(monkeypatch):
+    """Sources a failing test left running are stopped, so their threads never outlive the test."""
+    started = []
+    for cls in (CameraSource,):
+        original = cls.start
+
+        def start(self, _original=original):
+            started.append(self)
+            _original(self)
+
+        monkeypatch.setattr(cls, "start", start)
+    yield
+    for source in started:
+        source.stop()
+    for source in started:
+        source.join(2)
+
+
 def _wait_for(condition, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -181,12 +181,15 @@ class MicrophoneSource:
                 callback=self._callback,
             )
         except getattr(sd, "PortAudioError", OSError) as exc:
-            if retry and "channel" in str(exc).lower():
+            problem = str(exc).lower()
+            if retry and "channel" in problem:
                 return None
-            raise SourceError(
-                f"microphone {self.cfg.device!r} cannot record {channels} channel(s) at {rate} Hz ({exc}); "
-                "set microphone.device_rate to a rate it supports (`edge devices` shows its default)"
-            ) from None
+            which = "the default microphone" if self.cfg.device is None else f"microphone {self.cfg.device!r}"
+            if "sample rate" in problem or "samplerate" in problem:
+                fix = "set microphone.device_rate to a rate it supports (`edge devices` shows its default)"
+            else:
+                fix = "is it unplugged or used by another program? `edge devices` lists microphones"
+            raise SourceError(f"{which} did not open ({channels} channel(s) at {rate} Hz: {exc}); {fix}") from None
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
