@@ -8,7 +8,8 @@ exactly which events the process produced and can check that each one reached th
 
 Knobs (environment): FAULT_LEDGER (ledger path), FAULT_HANG_FILE (while this file exists the stage
 blocks, as a hung model would), FAULT_HANG_AFTER_S (how soon the app calls a busy stage hung; the
-production default is 30 s).
+production default is 30 s), FAULT_ENOSPC_FILE (while this file exists, the store, JSON-lines and
+snapshot sinks fail as on a full disk: for machines where the test cannot mount a small tmpfs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import errno  # noqa: E402
+import sqlite3  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -69,7 +73,30 @@ def build_stages(config, manifest, optional: bool = False) -> list[Stage]:
     return [TickStage(session, Path(ledger) if ledger else None, Path(hang) if hang else None)]
 
 
+def inject_disk_full(flag: Path) -> None:
+    """Make the file-writing sinks fail the way a full disk makes them fail, while `flag` exists."""
+    from edge.sinks.jsonl import JsonlSink
+    from edge.sinks.snapshots import SnapshotSink
+    from edge.sinks.store import EventStore
+
+    def failing(original, make_error):
+        def wrapper(*args, **kwargs):
+            if flag.exists():
+                raise make_error()
+            return original(*args, **kwargs)
+        return wrapper
+
+    def enospc() -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    EventStore.append = failing(EventStore.append, lambda: sqlite3.OperationalError("database or disk is full"))
+    JsonlSink.write = failing(JsonlSink.write, enospc)
+    SnapshotSink._write_file = staticmethod(failing(SnapshotSink._write_file, enospc))
+
+
 if __name__ == "__main__":
+    if os.environ.get("FAULT_ENOSPC_FILE"):
+        inject_disk_full(Path(os.environ["FAULT_ENOSPC_FILE"]))
     edge.app.build_stages = build_stages
     if os.environ.get("FAULT_HANG_AFTER_S"):
         StageWorker.health.__defaults__ = (float(os.environ["FAULT_HANG_AFTER_S"]),)
