@@ -29,6 +29,7 @@ from edge.sources.audio import read_wav, resample, write_wav  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 10
 CYCLE_S, MOVE_S = 2.5, 0.6  # each part: MOVE_S in, CYCLE_S - 2*MOVE_S standing still, MOVE_S out
+LEAD_S = 1.0  # empty belt first: the part detector learns the background from it
 RATE = 16000
 EXPECTED_LOT = "2411-B07"
 # (class, defect, severity, operator utterance or "" for silence)
@@ -80,10 +81,13 @@ def write_video(path: Path, specs: list, seed: int) -> list[dict]:
     poses = [(rng.uniform(-8, 8), rng.uniform(0.97, 1.03), rng.uniform(-15, 15)) for _ in specs]
     lights = [int(rng.integers(0, 2**31 - 1)) for _ in specs]
     base = conveyor_background(WIDTH, HEIGHT, np.random.default_rng(seed))
-    n_frames = int(round(len(specs) * CYCLE_S * FPS))
+    n_frames = int(round((LEAD_S + len(specs) * CYCLE_S) * FPS))
     phase = 0.0
     for i in range(n_frames):
-        t = i / FPS
+        t = i / FPS - LEAD_S
+        if t < 0:
+            writer.write(apply_light(base, np.random.default_rng(lights[0]), strength=0.3))
+            continue
         k = min(int(t // CYCLE_S), len(specs) - 1)
         tc = t - k * CYCLE_S
         moving = tc < MOVE_S or tc >= CYCLE_S - MOVE_S
@@ -100,7 +104,8 @@ def write_video(path: Path, specs: list, seed: int) -> list[dict]:
     writer.release()
     timings = []
     for k, spec in enumerate(specs):
-        timings.append({"t_arrive": round(k * CYCLE_S + MOVE_S, 2), "t_leave": round((k + 1) * CYCLE_S - MOVE_S, 2)})
+        start = LEAD_S + k * CYCLE_S
+        timings.append({"t_arrive": round(start + MOVE_S, 2), "t_leave": round(start + CYCLE_S - MOVE_S, 2)})
     return timings
 
 
@@ -115,7 +120,7 @@ def speak(text: str, voice: str) -> np.ndarray:
 def write_audio(path: Path, timings: list[dict], seed: int) -> list[dict]:
     """Utterances start 0.3 s after the part stops; a quiet hum and hiss underneath."""
     rng = np.random.default_rng(seed + 2)
-    total = int(len(PARTS) * CYCLE_S * RATE)
+    total = int((LEAD_S + len(PARTS) * CYCLE_S) * RATE)
     t = np.arange(total) / RATE
     audio = 0.004 * np.sin(2 * np.pi * 50 * t) + 0.002 * rng.standard_normal(total)
     voices = ("en-us", "en-us+m3", "en", "en-us+f2")
@@ -156,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = make_specs(args.seed)
     timings = write_video(args.out / "demo.mp4", specs, args.seed)
     frames = check_video(args.out / "demo.mp4")
-    expected = int(round(len(PARTS) * CYCLE_S * FPS))
+    expected = int(round((LEAD_S + len(PARTS) * CYCLE_S) * FPS))
     if frames != expected:
         raise SystemExit(f"demo.mp4 reads back {frames} frames, expected {expected}")
     spoken = write_audio(args.out / "demo.wav", timings, args.seed)

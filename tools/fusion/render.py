@@ -177,6 +177,7 @@ def _print_label(spec: PartSpec, rng: np.random.Generator) -> tuple[np.ndarray, 
     draw = ImageDraw.Draw(ink)
     sizes = (int(rng.integers(23, 28)), int(rng.integers(19, 24)))
     y = int(rng.integers(6, 12))
+    boxes: list[tuple[int, int, int, int]] = []
     for line, size in zip(spec.printed_lines, sizes):
         font = _font(spec.font, size)
         left, top, right, bottom = draw.textbbox((0, 0), line, font=font)
@@ -186,8 +187,10 @@ def _print_label(spec: PartSpec, rng: np.random.Generator) -> tuple[np.ndarray, 
             left, top, right, bottom = draw.textbbox((0, 0), line, font=font)
         x = int(rng.integers(6, max(7, w - (right - left) - 6)))
         draw.text((x - left, y - top), line, fill=255, font=font)
+        boxes.append((x, y, x + right - left, y + bottom - top))
         y += (bottom - top) + int(rng.integers(12, 18))
     coverage = np.asarray(ink, np.float32) / 255.0
+    spec.extras["line_boxes"] = boxes  # label coordinates of each printed line, for the OCR noise model
     return paper, coverage
 
 
@@ -206,7 +209,9 @@ def _print_defect(coverage: np.ndarray, spec: PartSpec, rng: np.random.Generator
         smeared = np.clip(cv2.filter2D(coverage, -1, kernel) * 1.6, 0, 1)
         region = np.zeros_like(coverage)
         cx, cy = rng.uniform(0.2 * w, 0.8 * w), rng.uniform(0.2 * h, 0.8 * h)
-        cv2.ellipse(region, (int(cx), int(cy)), (int(20 + 50 * s), int(12 + 20 * s)), 0, 0, 360, 1.0, -1)
+        radii = (int(20 + 50 * s), int(12 + 20 * s))
+        cv2.ellipse(region, (int(cx), int(cy)), radii, 0, 0, 360, 1.0, -1)
+        spec.extras["smudge"] = (float(cx), float(cy), *radii)
         region = cv2.GaussianBlur(region, (0, 0), 6)
         return coverage * (1 - region) + smeared * region
     if spec.defect == "faded":
@@ -219,10 +224,12 @@ def _print_defect(coverage: np.ndarray, spec: PartSpec, rng: np.random.Generator
         rows = slice(0, h // 2) if rng.random() < 0.5 else slice(h // 2, h)
         cut = int(w * (0.85 - 0.45 * s))
         out[rows, cut:] = 0
+        spec.extras["cut"] = (rows.start, rows.stop, cut)
     else:
         band = max(2, int(2 + 3 * s))
         for y in range(int(rng.integers(0, band)), h, 2 * band):
             out[y : y + band] *= 0.15
+        spec.extras["bands"] = band
     return out
 
 
@@ -331,7 +338,7 @@ def apply_light(frame: np.ndarray, rng: np.random.Generator, strength: float = 1
     sigma = strength * rng.uniform(0.0, 1.1)
     if sigma > 0.3:
         out = cv2.GaussianBlur(out, (0, 0), sigma)
-    out += rng.normal(0, 1.0 + strength * rng.uniform(0, 5), out.shape).astype(np.float32)
+    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(1.0 + strength * rng.uniform(0, 5))
     out = np.clip(out, 0, 255).astype(np.uint8)
     if strength > 0 and rng.random() < 0.5:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(45, 90))])
