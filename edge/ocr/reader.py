@@ -53,14 +53,29 @@ def _check(region: OcrRegion | None, result: LineResult) -> tuple[bool | None, s
 
 
 class ImageReader:
+    """Regions with a `box` are cut at fixed positions; regions without one are rules for found lines:
+    each found line takes the first rule it can satisfy (else the first rule, flagged invalid)."""
+
     def __init__(self, recognizer: Recognizer, config: OcrConfig, pattern: str | None = None) -> None:
         self.recognizer = recognizer
         self.config = config
         self.fixed = [r for r in config.regions if r.box is not None]
-        free = [r for r in config.regions if r.box is None]
+        self.rules = [r for r in config.regions if r.box is None]
         if pattern is not None:
-            free = [OcrRegion(name="pattern", pattern=pattern)]
-        self.free_rule = free[0] if free else None
+            self.rules = [OcrRegion(name="pattern", pattern=pattern)]
+        self.free_rule = self.rules[0] if self.rules else None
+
+    def _best_rule(self, logp: np.ndarray) -> tuple[LineResult, OcrRegion | None]:
+        """The first rule whose pattern and validator the line satisfies; otherwise greedy text, invalid."""
+        if not self.rules:
+            return self.recognizer.decode(logp), None
+        for rule in self.rules:
+            result = self.recognizer.decode(logp, rule.pattern, rule.charset)
+            if _check(rule, result)[0] is not False:
+                return result, rule
+        if len(self.rules) == 1:
+            return self.recognizer.decode(logp, self.rules[0].pattern, self.rules[0].charset), self.rules[0]
+        return self.recognizer.decode(logp), None
 
     def _recognise(self, crops: list[LineCrop], region: OcrRegion | None, crop_band: bool) -> list[LineResult]:
         if not crops:
@@ -91,12 +106,18 @@ class ImageReader:
                                         valid, name, region.name))
             return out
         crops = find_lines(image, max_lines=self.config.max_lines)
-        for crop, result in zip(crops, self._recognise(crops, self.free_rule, crop_band=False)):
-            if not result.text or result.confidence < self.config.min_confidence:
+        if not crops:
+            return out
+        for crop, logp in zip(crops, self.recognizer.line_log_probs([c.image for c in crops], crop_band=False)):
+            plain = self.recognizer.decode(logp)
+            if len(plain.text) < self.config.min_chars or plain.confidence < self.config.min_confidence:
                 continue
-            valid, name = _check(self.free_rule, result)
+            result, rule = self._best_rule(logp)
+            if rule is None and self.rules and not self.config.keep_unmatched:
+                continue
+            valid, name = _check(rule, result) if rule else ((False, None) if self.rules else (None, None))
             out.append(ReadLine(result.text, result.confidence, result.char_confidences, crop.box, valid, name,
-                                self.free_rule.name if self.free_rule else None))
+                                rule.name if rule else None))
         return out
 
 

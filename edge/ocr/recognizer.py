@@ -57,15 +57,25 @@ class Recognizer:
                 out[index] = decode.log_softmax(logits[row, :steps].astype(np.float32))
         return out  # type: ignore[return-value]
 
+    def line_log_probs(self, crops: Sequence[np.ndarray], crop_band: bool = True) -> list[np.ndarray]:
+        """Run the network once per crop (batched by width)."""
+        return self.log_probs([normalize_line(crop, crop_band=crop_band) for crop in crops])
+
+    def decode(self, logp: np.ndarray, pattern: str | re.Pattern | None = None,
+               allowed: str | None = None) -> LineResult:
+        """Greedy without constraints; otherwise the best candidate satisfying pattern/allowed characters."""
+        if pattern is None and allowed is None:
+            d = decode.greedy(logp, self.charset)
+        else:
+            d = decode.decode_constrained(logp, self.charset, pattern=pattern, allowed=allowed, beam=self.beam)
+        text, conf = d.text, list(d.char_confidences)
+        while text.startswith(" "):  # keep per-character confidences aligned with the stripped text
+            text, conf = text[1:], conf[1:]
+        while text.endswith(" "):
+            text, conf = text[:-1], conf[:-1]
+        return LineResult(text, d.confidence, conf, d.matched)
+
     def recognize(self, crops: Sequence[np.ndarray], pattern: str | re.Pattern | None = None,
                   allowed: str | None = None, crop_band: bool = True) -> list[LineResult]:
         """Read each crop as one line; with `pattern`/`allowed`, the best candidate that satisfies it."""
-        lines = [normalize_line(crop, crop_band=crop_band) for crop in crops]
-        results = []
-        for logp in self.log_probs(lines):
-            if pattern is None and allowed is None:
-                d = decode.greedy(logp, self.charset)
-            else:
-                d = decode.decode_constrained(logp, self.charset, pattern=pattern, allowed=allowed, beam=self.beam)
-            results.append(LineResult(d.text.strip(), d.confidence, d.char_confidences, d.matched))
-        return results
+        return [self.decode(logp, pattern, allowed) for logp in self.line_log_probs(crops, crop_band)]

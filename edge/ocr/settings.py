@@ -58,6 +58,8 @@ class OcrConfig(BaseModel):
     beam: int = Field(default=8, ge=1, le=64)  # beam width of the constrained decoder
     min_confidence: float = Field(default=0.4, ge=0, le=1)  # lines below are dropped
     max_lines: int = Field(default=16, ge=1, le=200)
+    min_chars: int = Field(default=2, ge=1)  # found lines shorter than this are dropped (screws, specks)
+    keep_unmatched: bool = True  # with box-less regions: keep found lines that satisfy none of them
     # Fixed regions (with `box`) replace line finding; regions without a box set rules for found lines.
     regions: list[OcrRegion] = []
     vote_frames: int = Field(default=5, ge=1, le=100)  # window of recent frames for voting

@@ -68,8 +68,11 @@ class OcrStage(Stage):
     def _voted_lines(self, source_id: str, lines: list[ReadLine]) -> tuple[list[dict], bool]:
         """Replace each line's text by its recent-frame winner; voted only if every line reached the quorum."""
         out, all_voted = [], True
-        for index, line in enumerate(lines):
-            key = f"{source_id}/{line.region or index}"
+        for line in lines:
+            # A matched rule names the slot; otherwise the line's position (coarse grid) does.
+            x, y, w, h = line.box
+            slot = line.region or f"{(x + w // 2) // 64},{(y + h // 2) // 32}"
+            key = f"{source_id}/{slot}"
             vote = self.voter.add(key, line.text, line.confidence)
             data = line.to_dict()
             if vote.text != line.text:

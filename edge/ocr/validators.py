@@ -16,9 +16,10 @@ Validator = Callable[[str], bool]
 
 
 def gs1_mod10(code: str) -> bool:
-    """GTIN-8/12/13/14, SSCC, GLN: the last digit is the GS1 mod-10 check digit."""
-    digits = re.sub(r"\s", "", code)
-    if not digits.isdigit() or len(digits) < 2:
+    """GTIN-8/12/13/14, SSCC, GLN: the last digit is the GS1 mod-10 check digit (over the digits present,
+    so a printed prefix such as 'GTIN ' is allowed; the region's pattern fixes the layout)."""
+    digits = re.sub(r"\D", "", code)
+    if len(digits) < 2:
         return False
     body, check = digits[:-1], int(digits[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -26,9 +27,9 @@ def gs1_mod10(code: str) -> bool:
 
 
 def luhn(code: str) -> bool:
-    """Luhn (mod 10) as used by card numbers and IMEIs."""
-    digits = re.sub(r"[\s-]", "", code)
-    if not digits.isdigit() or len(digits) < 2:
+    """Luhn (mod 10) as used by card numbers, IMEIs and many serials (over the digits present: 'SN-7921240')."""
+    digits = re.sub(r"\D", "", code)
+    if len(digits) < 2:
         return False
     total = 0
     for i, d in enumerate(reversed(digits)):
@@ -58,7 +59,7 @@ def iso6346(code: str) -> bool:
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d/%m/%y", "%m/%y", "%m/%Y",
-                 "%d %b %Y", "%Y%m%d")
+                 "%d %b %Y", "%Y%m%d", "%Y-%m", "%m-%Y", "%Y/%m")
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -1,7 +1,9 @@
 """Voting across consecutive frames: one blurred frame must not produce a wrong record.
 
-Per key (a region name or a line slot), the last `window` reads are kept; the reported text is the one
-with the highest summed confidence, and it counts as voted when at least `min_agree` frames read it.
+Per key (a region name or a line position), the last `window` reads are kept. A read that is a near miss
+(a character or two off) of a text that at least `min_agree` recent frames agreed on is reported as that
+text; anything else is reported as read, so a new part's label is never masked by the previous one.
+`voted` says whether the reported text has the quorum.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ class Vote:
     confidence: float  # mean confidence of the frames that read the winning text
     agree: int         # how many frames in the window read it
     voted: bool        # agree >= min_agree
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 class FrameVoter:
@@ -35,8 +47,11 @@ class FrameVoter:
         for t, c in history:
             totals[t] += c
             counts[t] += 1
-        winner = max(totals, key=lambda t: (totals[t], counts[t]))
-        return Vote(winner, totals[winner] / counts[winner], counts[winner], counts[winner] >= self.min_agree)
+        winner = max(totals, key=lambda t: (counts[t], totals[t]))
+        near_miss = _edit_distance(winner, text) <= max(1, len(winner) // 5)
+        if winner != text and counts[winner] >= self.min_agree and near_miss and counts[winner] > counts[text]:
+            return Vote(winner, totals[winner] / counts[winner], counts[winner], True)
+        return Vote(text, totals[text] / counts[text], counts[text], counts[text] >= self.min_agree)
 
     def reset(self, key: str | None = None) -> None:
         """Forget history (e.g. when a new part arrives)."""

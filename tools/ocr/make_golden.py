@@ -4,6 +4,7 @@ Lines are rendered by make_data.py with held-out fonts (never trained on) and ou
 free to redistribute. `edge check` compares INT8 against FP32 on it.
 
     python tools/ocr/make_golden.py --out models/ocr-golden --count 30 --seed 7
+    python tools/ocr/make_golden.py --fixtures tests/fixtures/ocr
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-manifest", action="store_true")
+    parser.add_argument("--fixtures", type=Path, help="write the test fixtures here instead")
     args = parser.parse_args()
+    if args.fixtures:
+        make_fixtures(args.fixtures)
+        return 0
     rng = random.Random(args.seed)
     fonts = split_fonts("heldout")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -48,6 +53,27 @@ def main() -> int:
             "made_by": f"python tools/ocr/make_golden.py --out {args.out} --count {args.count} --seed {args.seed}",
         }})
     return 0
+
+
+def make_fixtures(out: Path) -> None:
+    """Tiny test fixtures (tests/fixtures/ocr/): clean line crops and one two-line label image."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    out.mkdir(parents=True, exist_ok=True)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 30)
+    lines = {"line_lot.png": "LOT 4821A", "line_exp.png": "EXP 12/2027", "line_serial.png": "SN AB123456"}
+    for name, text in lines.items():
+        x0, y0, x1, y1 = font.getbbox(text)
+        image = Image.new("L", (x1 + 16, y1 + 12), 235)
+        ImageDraw.Draw(image).text((8, 6), text, font=font, fill=25)
+        cv2.imwrite(str(out / name), cv2.GaussianBlur(np.asarray(image), (3, 3), 0.6))
+    (out / "labels.tsv").write_text("".join(f"{n}\t{t}\n" for n, t in lines.items()))
+    label = Image.new("L", (420, 200), 240)
+    draw = ImageDraw.Draw(label)
+    draw.text((30, 40), "LOT 7734B", font=font, fill=20)
+    draw.text((30, 120), "EXP 2027-05", font=font, fill=20)
+    cv2.imwrite(str(out / "label_two_lines.png"), np.asarray(label))
 
 
 if __name__ == "__main__":
