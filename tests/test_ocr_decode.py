@@ -91,3 +91,11 @@ def test_allowed_charset_excludes_letters():
     logp = frames({"S": 0.6, "5": 0.35}, {"_": 0.9}, {"1": 0.9})
     result = decode.decode_constrained(logp, CHARSET, allowed="0123456789")
     assert result.text == "51"
+
+
+def test_forced_alignment_confidences_match_greedy_on_a_clean_line():
+    logp = frames({"S": 0.9}, {"_": 0.9}, {"5": 0.8}, {"5": 0.7}, {"_": 0.9}, {"5": 0.95}, {"_": 0.9})
+    greedy = decode.greedy(logp, CHARSET)
+    constrained = decode.decode_constrained(logp, CHARSET, pattern=r"S\d+")
+    assert greedy.text == constrained.text == "S55"
+    assert constrained.char_confidences == pytest.approx(greedy.char_confidences, abs=1e-6)

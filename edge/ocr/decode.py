@@ -26,7 +26,8 @@ CONFUSABLE = {
     "T": "7", "7": "T",
     "A": "4", "4": "A",
 }
-MAX_REPAIR_POSITIONS = 8
+MAX_REPAIR_POSITIONS = 12
+MAX_REPAIR_SWAPS = 2  # candidates with more swapped characters are not considered
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _logadd(a: float, b: float) -> float:
 
 
 def beam_search(logp: np.ndarray, charset: str, beam: int = 8, allowed: str | None = None,
-                prune: float = -12.0) -> list[tuple[str, float]]:
+                prune: float = -9.0, per_frame: int = 6) -> list[tuple[str, float]]:
     """CTC prefix beam search; returns up to `beam` (text, log-probability) pairs, best first.
 
     `allowed` restricts the characters that may be emitted (a per-region charset constraint).
@@ -83,7 +84,8 @@ def beam_search(logp: np.ndarray, charset: str, beam: int = 8, allowed: str | No
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, NEG_INF)}  # prefix -> (p_blank, p_nonblank)
     for t in range(logp.shape[0]):
         row = logp[t]
-        candidates = [k for k in classes if row[k] > prune] or [max(classes, key=lambda k: row[k])]
+        ranked_classes = sorted(classes, key=lambda k: row[k], reverse=True)[:per_frame]
+        candidates = [k for k in ranked_classes if row[k] > prune] or ranked_classes[:1]
         nxt: dict[tuple[int, ...], list[float]] = {}
 
         def add(prefix: tuple[int, ...], pb: float, pnb: float) -> None:
@@ -146,25 +148,23 @@ def char_confidences(logp: np.ndarray, labels: list[int]) -> list[float]:
     """Viterbi forced alignment of `labels`; each character's confidence = its best aligned frame posterior."""
     if not labels:
         return []
-    ext = [0]
-    for k in labels:
-        ext += [k, 0]
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    ext[1::2] = labels
     s_len, t_len = len(ext), logp.shape[0]
-    score = np.full((t_len, s_len), NEG_INF)
+    skip_ok = np.zeros(s_len, bool)
+    skip_ok[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
+    score = np.full(s_len, NEG_INF)
+    score[0] = logp[0, 0]
+    score[1] = logp[0, ext[1]]
     back = np.zeros((t_len, s_len), np.int8)
-    score[0, 0] = logp[0, 0]
-    score[0, 1] = logp[0, ext[1]]
     for t in range(1, t_len):
-        for s in range(s_len):
-            options = [score[t - 1, s]]
-            if s >= 1:
-                options.append(score[t - 1, s - 1])
-            if s >= 2 and ext[s] != 0 and ext[s] != ext[s - 2]:
-                options.append(score[t - 1, s - 2])
-            best = int(np.argmax(options))
-            score[t, s] = options[best] + logp[t, ext[s]]
-            back[t, s] = best
-    s = s_len - 1 if s_len == 1 or score[-1, s_len - 1] >= score[-1, s_len - 2] else s_len - 2
+        stay = score
+        step = np.concatenate([[NEG_INF], score[:-1]])
+        skip = np.where(skip_ok, np.concatenate([[NEG_INF, NEG_INF], score[:-2]]), NEG_INF)
+        options = np.stack([stay, step, skip])
+        back[t] = options.argmax(axis=0)
+        score = options.max(axis=0) + logp[t, ext]
+    s = s_len - 1 if s_len == 1 or score[-1] >= score[-2] else s_len - 2
     conf = [0.0] * len(labels)
     for t in range(t_len - 1, -1, -1):
         if ext[s] != 0:
@@ -174,15 +174,16 @@ def char_confidences(logp: np.ndarray, labels: list[int]) -> list[float]:
     return conf
 
 
-def _repairs(text: str, limit: int = MAX_REPAIR_POSITIONS):
-    """Variants of `text` with confusable characters swapped (up to `limit` positions)."""
+def _repairs(text: str, limit: int = MAX_REPAIR_POSITIONS, swaps: int = MAX_REPAIR_SWAPS):
+    """Variants of `text` with 1..`swaps` confusable characters swapped (O/0, I/1, S/5, B/8, ...)."""
     positions = [i for i, c in enumerate(text) if c.upper() in CONFUSABLE][:limit]
-    options = [[text[i]] + list(CONFUSABLE[text[i].upper()]) for i in positions]
-    for combo in itertools.product(*options):
-        chars = list(text)
-        for i, c in zip(positions, combo):
-            chars[i] = c
-        yield "".join(chars)
+    for count in range(1, swaps + 1):
+        for chosen in itertools.combinations(positions, count):
+            for combo in itertools.product(*[CONFUSABLE[text[i].upper()] for i in chosen]):
+                chars = list(text)
+                for i, c in zip(chosen, combo):
+                    chars[i] = c
+                yield "".join(chars)
 
 
 def decode_constrained(logp: np.ndarray, charset: str, pattern: str | re.Pattern | None = None,
@@ -207,13 +208,20 @@ def decode_constrained(logp: np.ndarray, charset: str, pattern: str | re.Pattern
         text = nbest[0][0] if nbest else ""
         return _finish(logp, text, charset, None)
     scored: dict[str, float] = {}
-    for text, _ in nbest:
-        for variant in _repairs(text):
-            if variant in scored or not regex.fullmatch(variant):
-                continue
-            labels = _encode(variant, charset)
-            if labels is not None and (allowed is None or all(c in allowed for c in variant)):
-                scored[variant] = ctc_log_likelihood(logp, labels)
+
+    def consider(variant: str) -> None:
+        if variant in scored or not regex.fullmatch(variant):
+            return
+        labels = _encode(variant, charset)
+        if labels is not None and (allowed is None or all(c in allowed for c in variant)):
+            scored[variant] = ctc_log_likelihood(logp, labels)
+
+    for text, _ in nbest:  # first the beam's own candidates...
+        consider(text)
+    if not scored:  # ...then, only if none fits, their confusable repairs
+        for text, _ in nbest:
+            for variant in _repairs(text):
+                consider(variant)
     if not scored:
         return _finish(logp, nbest[0][0] if nbest else "", charset, False)
     best = max(scored, key=scored.get)
