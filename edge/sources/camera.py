@@ -310,6 +310,9 @@ class CameraSource:
         ):
             if value is not None:
                 cap.set(prop, float(value))
+        fourcc = getattr(self.cfg, "fourcc", None)  # e.g. "MJPG": USB cameras give full rate at high resolution
+        if fourcc and self.live:
+            cap.set(cv2.CAP_PROP_FOURCC, float(cv2.VideoWriter_fourcc(*str(fourcc)[:4].ljust(4))))
         return cap
 
     def _open_failure(self) -> str:

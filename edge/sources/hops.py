@@ -2,7 +2,7 @@
 
 `AudioRing` decouples the sound card's callback (which must never wait) from the consumer thread: the
 callback writes blocks of whatever size the device chose, and when the consumer falls more than the ring's
-capacity behind, the oldest samples are overwritten and the loss is reported instead of blocking.
+capacity behind, the oldest samples are dropped and the loss is reported instead of blocking.
 
 `HopCutter` turns a stream of blocks of any size at the device rate into fixed hops at the rate the stages
 want, resampling on the way. It is the single place where hops, offsets and timestamps are made, so a
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,69 +30,98 @@ class RingRead:
     """What one read from the ring returns."""
 
     samples: np.ndarray  # float32, oldest first
-    lost: int  # samples overwritten before they could be read (0 normally)
-    written_total: int  # samples ever written, including lost ones
-    t_mono: float  # monotonic time of the latest write (the end of the newest sample)
+    lost: int  # samples dropped just before these because the reader fell behind (0 normally)
+    t_mono: float  # monotonic time of the newest block's arrival (the end of the newest sample)
     t_wall: float
 
 
 class AudioRing:
-    """Single-producer single-consumer ring of float32 samples with absolute sample indices."""
+    """Single-producer single-consumer ring of float32 blocks with absolute sample indices.
+
+    The producer (the sound card's callback) only copies its block and appends it: no lock, no waiting,
+    which matters because that thread runs dozens of times per second on a loaded machine. When more than
+    `capacity` samples wait, the oldest blocks are dropped; the reader sees the jump in sample indices and
+    reports it as lost, so offsets downstream can skip the gap instead of hiding it.
+    """
 
     def __init__(self, capacity: int, wake_after: int = 1) -> None:
         self.capacity = max(1, int(capacity))
-        # the reader is woken once this many samples are waiting (one hop), not on every small block:
-        # thread wake-ups, not arithmetic, dominate the CPU cost of the audio path
+        # the reader is woken once this many samples wait, not on every small block
         self.wake_after = max(1, min(int(wake_after), self.capacity))
-        self._buffer = np.zeros(self.capacity, np.float32)
-        self._written = 0  # absolute index one past the newest sample
-        self._read = 0  # absolute index of the next sample to read
+        self._blocks: deque[tuple[int, np.ndarray, float, float]] = deque()
+        self._written = 0  # producer: absolute index one past the newest sample
+        self._read = 0  # reader: absolute index of the next sample to read
+        self._carry: tuple[int, np.ndarray, float, float] | None = None  # reader: block after a gap
+        self._wake = threading.Event()
         self._t_mono = time.monotonic()
         self._t_wall = time.time()
-        self._cond = threading.Condition()
-        self.overruns = 0  # reads that found samples overwritten
+        self.overruns = 0  # reads that found samples dropped (reader side)
         self.lost_samples = 0
 
     def write(self, samples: np.ndarray, t_mono: float | None = None, t_wall: float | None = None) -> None:
-        """Copy a block in; never blocks for longer than a memcpy (called from the audio callback)."""
-        samples = np.asarray(samples, np.float32).reshape(-1)
-        if len(samples) > self.capacity:
-            skipped = len(samples) - self.capacity
-            samples = samples[skipped:]
-        else:
-            skipped = 0
-        with self._cond:
-            start = (self._written + skipped) % self.capacity
-            first = min(len(samples), self.capacity - start)
-            self._buffer[start : start + first] = samples[:first]
-            self._buffer[: len(samples) - first] = samples[first:]
-            self._written += skipped + len(samples)
-            self._t_mono = time.monotonic() if t_mono is None else t_mono
-            self._t_wall = time.time() if t_wall is None else t_wall
-            if self._written - self._read >= self.wake_after:
-                self._cond.notify()
+        """Copy a block in (called from the audio callback; never blocks)."""
+        block = np.array(samples, np.float32).reshape(-1)
+        start = self._written
+        if len(block) > self.capacity:
+            start += len(block) - self.capacity
+            block = block[-self.capacity :]
+        self._blocks.append(
+            (start, block, time.monotonic() if t_mono is None else t_mono, time.time() if t_wall is None else t_wall)
+        )
+        self._written = start + len(block)
+        self._drop_beyond_capacity()
+        if self._written - self._read >= self.wake_after and not self._wake.is_set():
+            self._wake.set()
+
+    def _drop_beyond_capacity(self) -> None:
+        while True:
+            try:
+                oldest = self._blocks[0][0]
+            except IndexError:
+                return
+            if self._written - oldest <= self.capacity:
+                return
+            try:
+                self._blocks.popleft()
+            except IndexError:  # the reader took it meanwhile
+                return
 
     def read(self, timeout: float) -> RingRead:
-        """Everything written since the last read, waiting up to `timeout` s for `wake_after` samples."""
-        with self._cond:
-            if self._written - self._read < self.wake_after:
-                self._cond.wait(timeout)
-            lost = max(0, self._written - self.capacity - self._read)
-            if lost:
-                self.overruns += 1
-                self.lost_samples += lost
-                self._read += lost
-            count = self._written - self._read
-            start = self._read % self.capacity
-            first = min(count, self.capacity - start)
-            out = np.concatenate([self._buffer[start : start + first], self._buffer[: count - first]])
-            self._read = self._written
-            return RingRead(out, lost, self._written, self._t_mono, self._t_wall)
+        """What was written since the last read, waiting up to `timeout` s for `wake_after` samples.
+
+        A gap (dropped blocks) is reported in `lost` before the samples that follow it."""
+        if self._written - self._read < self.wake_after:
+            self._wake.wait(timeout)
+        self._wake.clear()
+        pieces: list[np.ndarray] = []
+        lost = 0
+        expected = self._read
+        while True:
+            item, self._carry = self._carry, None
+            if item is None:
+                try:
+                    item = self._blocks.popleft()
+                except IndexError:
+                    break
+            start, block, t_mono, t_wall = item
+            if start > expected:
+                if pieces:  # a gap after what was collected: report it with the next read
+                    self._carry = item
+                    break
+                lost += start - expected
+            pieces.append(block)
+            expected = start + len(block)
+            self._t_mono, self._t_wall = t_mono, t_wall
+        self._read = expected
+        if lost:
+            self.overruns += 1
+            self.lost_samples += lost
+        samples = np.concatenate(pieces) if len(pieces) > 1 else (pieces[0] if pieces else np.zeros(0, np.float32))
+        return RingRead(samples, lost, self._t_mono, self._t_wall)
 
     def wake(self) -> None:
         """Release a waiting reader (used at stop)."""
-        with self._cond:
-            self._cond.notify_all()
+        self._wake.set()
 
 
 class HopCutter:
