@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,7 @@ def test_resampler_history_stays_bounded():
     assert len(streaming.history) < 1000
 
 
-def test_ring_returns_what_was_written_across_wraparound():
+def test_ring_returns_blocks_in_order():
     ring = AudioRing(10)
     ring.write(np.arange(6, dtype=np.float32))
     assert ring.read(0).samples.tolist() == list(range(6))
@@ -83,6 +85,47 @@ def test_ring_overrun_keeps_newest_and_counts_loss():
     got = ring.read(0)
     assert got.samples.tolist() == list(range(15, 25))
     assert got.lost == 15 and ring.overruns == 1 and ring.lost_samples == 15
+
+
+def test_ring_under_concurrent_writes_loses_nothing_silently():
+    """A fast producer thread and a slow reader: every sample is either read, in order, or counted lost."""
+    import threading
+
+    ring = AudioRing(capacity=3000, wake_after=100)
+    total = 200_000
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(1, 700, 2000)
+
+    def produce():
+        written = 0
+        for size in sizes:
+            size = int(min(size, total - written))
+            if size <= 0:
+                break
+            ring.write(np.arange(written, written + size, dtype=np.float32))  # value = sample index
+            written += size
+            if written % 5 == 0:
+                time.sleep(0.0002)  # bursts and pauses, like a loaded machine
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    next_index, received, lost = 0, 0, 0
+    while producer.is_alive() or ring._written > next_index:
+        got = ring.read(timeout=0.001)
+        lost += got.lost
+        next_index += got.lost
+        if len(got.samples):
+            expected = np.arange(next_index, next_index + len(got.samples), dtype=np.float32)
+            np.testing.assert_array_equal(got.samples, expected)
+            next_index += len(got.samples)
+            received += len(got.samples)
+        if received % 3 == 0:
+            time.sleep(0.002)  # a reader that sometimes lags
+    producer.join()
+    written = int(min(sizes.sum(), total))
+    assert received + lost == next_index == written
+    assert ring.lost_samples == lost
+    assert received > 1000 and lost > 0  # both paths were exercised
 
 
 def test_ring_read_times_out_empty():
