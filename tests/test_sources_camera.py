@@ -116,6 +116,13 @@ def test_missing_file_and_empty_folder_are_clear_errors(tmp_path):
         CameraSource(CameraConfig(source=str(tmp_path)), lambda f: None).start()
 
 
+def test_corrupt_video_file_is_a_clear_error_at_start(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000)
+    with pytest.raises(SourceError, match="cannot open this video file"):
+        CameraSource(CameraConfig(source=str(bad)), lambda f: None).start()
+
+
 def test_source_kinds():
     assert source_kind(0) == source_kind("2") == source_kind("/dev/video3") == "device"
     assert source_kind("rtsp://10.0.0.5/stream") == source_kind("http://cam/mjpg") == "url"

@@ -365,10 +365,11 @@ class CameraSource:
                 self._collect_skipped(cap)
                 _release(cap)
                 cap = None
-                if not self.cfg.loop or self._stop.is_set():
+                if produced == 0 and not self._stop.is_set():
+                    self._error = f"camera.source {self.cfg.source}: no frame could be read (corrupt or unsupported?)"
+                    log.error("camera %s: %s", self.cfg.id, self._error)
                     break
-                if produced == 0:
-                    self._error = f"camera.source {self.cfg.source}: no frame could be read; not looping"
+                if not self.cfg.loop or self._stop.is_set():
                     break
                 cap = self._open()
         except Exception as exc:  # reported in status, never raised out of the thread
