@@ -123,6 +123,17 @@ def test_corrupt_video_file_is_a_clear_error_at_start(tmp_path):
         CameraSource(CameraConfig(source=str(bad)), lambda f: None).start()
 
 
+def test_passwords_in_stream_urls_never_reach_status_or_errors():
+    url = "rtsp://admin:s3cret@10.0.0.5:554/stream1"
+    never_opens = FakeCamera(["fail"] * 100)
+    source = CameraSource(CameraConfig(source=url, reconnect_initial_s=0.01), lambda f: None, open_capture=never_opens)
+    source.start()
+    _wait_for(lambda: len(never_opens.opens) >= 2)
+    status = source.status()
+    assert status["source"] == "rtsp://admin:***@10.0.0.5:554/stream1"
+    assert "s3cret" not in str(status) and "rtsp://admin:***@" in status["error"]
+
+
 def test_source_kinds():
     assert source_kind(0) == source_kind("2") == source_kind("/dev/video3") == "device"
     assert source_kind("rtsp://10.0.0.5/stream") == source_kind("http://cam/mjpg") == "url"

@@ -73,7 +73,7 @@ def source_kind(source: int | str) -> str:
     if path.is_file():
         return "file"
     raise SourceError(
-        f"camera.source {source!r} is not a device index, /dev/videoN, URL, GStreamer pipeline, or an "
+        f"camera.source {redact(source)!r} is not a device index, /dev/videoN, URL, GStreamer pipeline, or an "
         "existing video file or image folder; check the path (`edge devices` lists cameras)"
     )
 
@@ -82,6 +82,29 @@ def device_path(source: int | str) -> str:
     """/dev/videoN for a device index (or the path itself)."""
     text = str(source).strip()
     return f"/dev/video{int(text)}" if text.isdigit() else text
+
+
+def redact(source: int | str) -> str:
+    """The source for messages, logs and /healthz: a URL's password replaced by ***."""
+    return re.sub(r"(://[^/@:\s]*):[^/\s]*@", r"\1:***@", str(source))
+
+
+def open_failure(kind: str, source: int | str) -> str:
+    """Why a capture did not open, and what to do about it."""
+    shown = redact(source)
+    if kind == "device":
+        path = device_path(source)
+        if not Path(path).exists():
+            return f"camera {shown} ({path}) not found: is it plugged in? `edge devices` lists cameras"
+        return (
+            f"camera {shown} ({path}) did not open: in use by another program (is edge already running?), "
+            "or no permission (add the user to the 'video' group)"
+        )
+    if kind == "folder":
+        return f"camera.source {shown}: no readable images in this folder"
+    if kind == "file":
+        return f"camera.source {shown}: OpenCV cannot open this video file (corrupt or unsupported codec?)"
+    return f"camera.source {shown}: the stream did not open (check the address, network and credentials)"
 
 
 def gstreamer_available(build_info: str | None = None) -> bool:
@@ -284,7 +307,7 @@ class CameraSource:
             fps = (len(recent) - 1) / (recent[-1] - recent[0])
         return {
             "state": self._state,
-            "source": str(self.cfg.source),
+            "source": redact(self.cfg.source),
             "kind": self.kind,
             "frames": self._next_id,
             "fps": round(fps, 2),
@@ -302,7 +325,7 @@ class CameraSource:
         if cap is None or not cap.isOpened():
             if cap is not None:
                 _release(cap)
-            raise SourceError(self._open_failure())
+            raise SourceError(open_failure(self.kind, self.cfg.source))
         for prop, value in (
             (cv2.CAP_PROP_FRAME_WIDTH, self.cfg.width),
             (cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height),
@@ -314,19 +337,6 @@ class CameraSource:
         if fourcc and self.live:
             cap.set(cv2.CAP_PROP_FOURCC, float(cv2.VideoWriter_fourcc(*str(fourcc)[:4].ljust(4))))
         return cap
-
-    def _open_failure(self) -> str:
-        source = self.cfg.source
-        if self.kind == "device":
-            path = device_path(source)
-            if not Path(path).exists():
-                return f"camera {source} ({path}) not found: is it plugged in? `edge devices` lists cameras"
-            return f"camera {source} ({path}) exists but did not open: in use by another program, or no permission (add the user to the 'video' group)"
-        if self.kind == "folder":
-            return f"camera.source {source}: no readable images in this folder"
-        if self.kind == "file":
-            return f"camera.source {source}: OpenCV cannot open this video file (corrupt or unsupported codec?)"
-        return f"camera.source {source}: the stream did not open (check the address, network and credentials)"
 
     def _deliver(self, image: np.ndarray, generation: int | None = None) -> bool:
         """Stamp and emit one captured image; frames of an abandoned reader are ignored."""
@@ -366,7 +376,7 @@ class CameraSource:
                 _release(cap)
                 cap = None
                 if produced == 0 and not self._stop.is_set():
-                    self._error = f"camera.source {self.cfg.source}: no frame could be read (corrupt or unsupported?)"
+                    self._error = f"camera.source {redact(self.cfg.source)}: no frame could be read (corrupt or unsupported?)"
                     log.error("camera %s: %s", self.cfg.id, self._error)
                     break
                 if not self.cfg.loop or self._stop.is_set():

@@ -24,6 +24,8 @@ from edge.sources.camera import (
     default_open_capture,
     device_path,
     list_images,
+    open_failure,
+    redact,
     require_gstreamer,
     source_kind,
 )
@@ -121,25 +123,23 @@ def check_camera(cfg: CameraConfig, open_capture: Callable[[Any], Capture] | Non
     source = cfg.source
     if kind == "folder":
         return _check_folder(Path(str(source)).expanduser())
-    if kind == "device":
-        path = device_path(source)
-        if not Path(path).exists():
-            raise SourceError(f"camera {source} ({path}) not found: is it plugged in? `edge devices` lists cameras")
+    if kind == "device" and not Path(device_path(source)).exists():
+        raise SourceError(open_failure(kind, source))
     if kind == "gstreamer" and open_capture is None:
         require_gstreamer()
     cap = (open_capture or default_open_capture)(source)
     try:
         if not cap.isOpened():
-            raise SourceError(_not_opened(kind, source))
+            raise SourceError(open_failure(kind, source))
         image = _first_frame(cap)
         if image is None:
-            raise SourceError(f"camera {source} opened but delivered no frame within {CHECK_TIMEOUT_S:g} s")
+            raise SourceError(f"camera {redact(source)} opened but delivered no frame within {CHECK_TIMEOUT_S:g} s")
         height, width = image.shape[:2]
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     finally:
         cap.release()
     rate = f" at {fps:g} fps" if 0 < fps < 1000 else ""
-    where = f"{source} ({device_path(source)})" if kind == "device" else str(source)
+    where = f"{source} ({device_path(source)})" if kind == "device" else redact(source)
     return f"camera {where}: {kind}, {width}x{height}{rate}"
 
 
@@ -151,17 +151,6 @@ def _first_frame(cap: Capture) -> Any:
             return image
         time.sleep(0.05)
     return None
-
-
-def _not_opened(kind: str, source: Any) -> str:
-    if kind == "device":
-        return (
-            f"camera {source} ({device_path(source)}) did not open: in use by another program (is edge already "
-            "running?), or no permission (add the user to the 'video' group)"
-        )
-    if kind == "file":
-        return f"camera.source {source}: OpenCV cannot open this video file (corrupt or unsupported codec?)"
-    return f"camera.source {source}: the stream did not open (check the address, network and credentials)"
 
 
 def _check_folder(folder: Path) -> str:
