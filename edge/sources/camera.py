@@ -303,8 +303,10 @@ class CameraSource:
     def status(self) -> dict[str, Any]:
         recent = list(self._recent)
         fps = 0.0
-        if len(recent) > 1 and recent[-1] > recent[0] and time.monotonic() - recent[-1] < 2.0:
-            fps = (len(recent) - 1) / (recent[-1] - recent[0])
+        if len(recent) > 1 and recent[-1] > recent[0]:
+            interval = (recent[-1] - recent[0]) / (len(recent) - 1)
+            if time.monotonic() - recent[-1] < max(2.0, 3 * interval):  # frames still coming
+                fps = 1.0 / interval
         return {
             "state": self._state,
             "source": redact(self.cfg.source),
