@@ -166,6 +166,9 @@ class HttpServer:
         )
         self._thread.start()
         log.info("HTTP endpoint on http://%s:%d (/healthz /metrics /events /snapshots)", self.cfg.host, self.port)
+        if not self.cfg.token and self.cfg.host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("the HTTP endpoint listens on %s without a token: anyone on the network can read events "
+                        "and snapshots; set sinks.http.token", self.cfg.host)
 
     def stop(self) -> None:
         if self._server is not None:

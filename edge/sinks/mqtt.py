@@ -320,6 +320,7 @@ class MqttSink(Sink):
             end = time.monotonic() + 1.0
             while self.connected and not info.is_published() and time.monotonic() < end:
                 self._loop_once()
+            self.connected = False  # a clean goodbye, not a lost connection
             self._client.disconnect()
             self._client.loop(timeout=0.05)
         self.connected = False
