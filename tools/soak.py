@@ -141,6 +141,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
+    # stopping the soak must stop edge and the broker too (the `finally` below runs on SystemExit)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     work = Path(tempfile.mkdtemp(prefix="edge-soak-"))
     broker = start_broker(work)
@@ -168,18 +170,21 @@ def main() -> int:
         start = time.monotonic()
         end = start + args.minutes * 60
         while time.monotonic() < end and proc.poll() is None:
+            process = proc_sample(proc.pid)  # before the scrape: its handler thread and socket are not ours
             events, health = scrape(port)
-            sample = {"t_s": round(time.monotonic() - start, 1), "events": events, **proc_sample(proc.pid)}
+            sample = {"t_s": round(time.monotonic() - start, 1), "events": events, **process}
             samples.append(sample)
             print(json.dumps(sample), flush=True)
             time.sleep(min(args.sample_s, max(0.0, end - time.monotonic())))
-        final_events, final_health = scrape(port)
         final_proc = proc_sample(proc.pid)
+        final_events, final_health = scrape(port)
         proc.send_signal(signal.SIGTERM)
         exit_code = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
+        if sys.exc_info()[0] is not None and broker:
+            broker[0].kill()
     time.sleep(2)  # the subscriber receives the last flushed messages
 
     db = sqlite3.connect(work / "state" / "events.db")
