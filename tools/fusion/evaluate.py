@@ -112,16 +112,27 @@ def pipeline_latency(model: FusionModel, manifest, precision: str) -> dict:
         visits.extend(ended)
         i += 1
     visits.extend(trigger.finish(i / 10.0))
-    ocr_reader = _ocr_reader(manifest, precision)
+    ocr_reader = real_ocr(manifest, precision)
+    listen = real_speech(manifest, precision)
+    audio, rate = None, 16000
+    if listen:
+        from edge.sources.audio import read_wav, resample
+
+        audio, rate = read_wav(REPO / "edge" / "demo" / "demo.wav")
+        audio = resample(audio, rate, 16000)
     per_part = []
     for visit in visits:
         trigger_ms = sum(frame_ms.get(f, 0.0) for f in range(visit.first_frame_id, (visit.last_frame_id or i) + 1))
         start = time.perf_counter()
         crop = part_crop(visit)
         ocr = ocr_reader(visit.best_frame.image) if ocr_reader else None
+        speech = None
+        if listen:  # the audio of the part's visit (the stage gets utterances; here we pay for recognising them)
+            a, b = int(visit.t_arrive * 16000) - 8000, int((visit.t_leave or visit.t_arrive) * 16000) + 16000
+            speech = listen(audio[max(0, a) : b])
         ocr_ms = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
-        model.predict(crop, ocr, None, ["2411-B07"])
+        model.predict(crop, ocr, speech, ["2411-B07"])
         per_part.append(trigger_ms + ocr_ms + (time.perf_counter() - start) * 1000)
     return {
         "parts": len(visits),
@@ -130,20 +141,112 @@ def pipeline_latency(model: FusionModel, manifest, precision: str) -> dict:
         "p99_ms": round(float(np.percentile(per_part, 99)), 2) if per_part else None,
         "parts_per_s": round(1000.0 / float(np.mean(per_part)), 1) if per_part else None,
         "includes": ["part trigger on every frame", "crop", "fusion features+model"]
-        + (["ocr"] if ocr_reader else []),
-        "excluded": [] if ocr_reader else ["ocr (no ocr model in models/manifest.yaml)"],
+        + (["ocr (one read of the best frame)"] if ocr_reader else [])
+        + (["speech (recognising the visit's audio)"] if listen else []),
+        "excluded": ([] if ocr_reader else ["ocr (no ocr model in models/manifest.yaml)"])
+        + ([] if listen else ["speech (no speech model in models/manifest.yaml)"]),
     }
 
 
-def _ocr_reader(manifest, precision: str):
-    """A callable frame -> OCR event data from edge.ocr, if that module and its model are installed."""
+def real_ocr(manifest, precision: str):
+    """frame -> OCR event data through edge.ocr (as its stage reads a frame), or None without an OCR model."""
     if not manifest.has("ocr", precision):
         return None
-    try:
-        from edge.ocr.stage import build_stage  # noqa: F401  (probe)
-    except Exception:
+    from edge.ocr.reader import ImageReader, join_lines
+    from edge.ocr.recognizer import Recognizer
+    from edge.ocr.settings import OcrConfig
+
+    reader = ImageReader(Recognizer.from_manifest(manifest, precision, providers=["cpu"], threads=1), OcrConfig())
+
+    def read(image: np.ndarray) -> dict:
+        lines = reader.read_image(image)
+        text, confidence = join_lines(lines)
+        return {"text": text, "confidence": round(float(confidence), 4), "lines": [ln.to_dict() for ln in lines],
+                "voted": False}
+
+    return read
+
+
+def real_speech(manifest, precision: str):
+    """16 kHz audio -> merged speech event data through edge.speech, or None without a speech model."""
+    if not manifest.has("speech", precision):
         return None
-    return None  # wired up when edge/ocr exposes a frame -> event-data function (see report)
+    from edge.fusion.features import merge_speech
+    from edge.speech.recognizer import Recognizer, SpeechModel
+    from edge.speech.settings import SpeechConfig
+
+    model = SpeechModel.load(manifest, "speech", precision, ["cpu"], 1)
+    config = SpeechConfig()
+
+    def listen(audio: np.ndarray) -> dict:
+        recognizer = Recognizer(model, config)
+        utterances = recognizer.push(audio) + recognizer.flush()
+        events = [{"transcript": u.transcript, "words": u.words(), "confidence": float(u.confidence),
+                   "rejected": bool(u.decoded.rejected)} for u in utterances if u.decoded.words]
+        return merge_speech(events) or {"words": [], "transcript": "", "confidence": 0.0, "rejected": False}
+
+    return listen
+
+
+def operator_audio(words: list[str], rng: np.random.Generator, seconds: float = 2.5) -> np.ndarray:
+    """What the microphone hears while a part is under the camera: espeak-ng saying `words` over hiss."""
+    import subprocess
+    import tempfile
+
+    from edge.sources.audio import read_wav, resample
+
+    audio = (rng.standard_normal(int(seconds * 16000)) * 0.003).astype(np.float32)
+    if words:
+        voice = str(rng.choice(["en-us", "en", "en-us+m3", "en-us+f2", "en+m5"]))
+        with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(int(rng.integers(120, 170))), "-w", tmp.name,
+                            " ".join(words)], check=True)
+            speech, rate = read_wav(tmp.name)
+        speech = resample(speech, rate, 16000)[: len(audio) - 4000]
+        start = int(rng.integers(1600, len(audio) - len(speech)))
+        audio[start : start + len(speech)] += 0.5 * speech / max(1e-6, float(np.abs(speech).max()))
+    return audio
+
+
+def evaluate_real(model: FusionModel, manifest, precision: str, data: Path, count: int, seed: int = 5) -> dict:
+    """Re-render `count` test parts and feed the fusion model what the REAL OCR and speech models produce
+    (instead of the simulated events it was trained on); also times OCR and speech per part."""
+    import cv2
+
+    from make_data import render_sample
+
+    from edge.vision.parts import crop_part, find_part
+
+    ocr, listen = real_ocr(manifest, precision), real_speech(manifest, precision)
+    if ocr is None and listen is None:
+        return {"skipped": "no OCR or speech model in models/manifest.yaml"}
+    samples = ds.read_samples(data)[:count]
+    labels, predicted, ocr_ms, speech_ms = [], [], [], []
+    rng = np.random.default_rng(seed)
+    for s in samples:
+        index = int(s["id"].split("-")[1])
+        spec, frame, background, _ = render_sample("test", index, seed)
+        crop = crop_part(frame, find_part(frame, background), (96, 64))
+        t0 = time.perf_counter()
+        ocr_data = ocr(frame) if ocr else s["ocr"]
+        t1 = time.perf_counter()
+        speech_data = listen(operator_audio(s["said"], rng)) if listen else s["speech"]
+        t2 = time.perf_counter()
+        ocr_ms.append((t1 - t0) * 1000)
+        speech_ms.append((t2 - t1) * 1000)
+        labels.append(CLASSES.index(s["label"]))
+        predicted.append(CLASSES.index(model.predict(crop, ocr_data, speech_data, s["expected_lots"]).verdict))
+    labels_a, predicted_a = np.array(labels), np.array(predicted)
+    return {
+        "parts": len(samples),
+        "ocr": "edge.ocr model" if ocr else "simulated",
+        "speech": "edge.speech model on espeak-ng audio" if listen else "simulated",
+        "macro_f1_all": round(macro_f1(labels_a, predicted_a, len(CLASSES)), 4),
+        "accuracy_all": round(accuracy(labels_a, predicted_a), 4),
+        "confusion": confusion(labels_a, predicted_a, len(CLASSES)).tolist(),
+        "ocr_ms_p50": round(float(np.percentile(ocr_ms, 50)), 2) if ocr else None,
+        "speech_ms_p50_per_2_5_s_of_audio": round(float(np.percentile(speech_ms, 50)), 2) if listen else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
     parser.add_argument("--json", action="store_true", help="print one JSON object (default)")
     parser.add_argument("--markdown", action="store_true", help="also print the docs/BENCHMARKS.md table")
+    parser.add_argument("--real", type=int, default=300, help="test parts to run through the real OCR/speech models")
+    parser.add_argument("--update-manifest", action="store_true", help="store the metrics in models/manifest.yaml")
     args = parser.parse_args(argv)
     manifest = load_manifest(args.models_dir)
     test = ds.load(args.data / "test")
@@ -179,11 +284,18 @@ def main(argv: list[str] | None = None) -> int:
     model.warmup()
     result["fusion_latency_ms"] = fusion_latency(model, args.data / "test")
     result["pipeline_per_part"] = pipeline_latency(model, manifest, "int8")
+    result["real_models"] = evaluate_real(model, manifest, "int8", args.data / "test", args.real) if args.real else {}
     singles = [result["macro_f1"][k] for k in ("image", "text", "speech")]
     result["all_minus_best_single"] = round(result["macro_f1"]["all"] - max(singles), 4)
     result["machine"] = f"{platform.machine()}, {__import__('os').cpu_count()} cores, onnxruntime 1 thread"
     result["command"] = "python tools/fusion/evaluate.py --json"
     print(json.dumps(result))
+    if args.update_manifest:
+        from edge.runtime import update_manifest_entry
+
+        update_manifest_entry(args.models_dir, "fusion", {"metrics": {
+            k: result[k] for k in ("test_parts", "macro_f1", "accuracy", "macro_f1_fp32", "int8_vs_fp32",
+                                   "fusion_latency_ms", "pipeline_per_part", "real_models", "machine", "command")}})
     if args.markdown:
         print(markdown(result), file=sys.stderr)
     return 0

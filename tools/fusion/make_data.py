@@ -37,12 +37,18 @@ def split_fonts(split: str) -> list[str]:
     return held if split == "test" and held else [f for f in fonts if f not in held]
 
 
+def render_sample(split: str, index: int, seed: int):
+    """(spec, frame, background, rng) of one sample; evaluate.py re-renders test parts with it for the real models."""
+    rng = np.random.default_rng([seed, index, {"train": 0, "val": 1, "test": 2}[split]])
+    spec = random_spec(rng, fonts=split_fonts(split))
+    frame, background, _ = render_scene(spec)
+    return spec, frame, background, rng
+
+
 def make_sample(args: tuple[str, int, int]) -> tuple[np.ndarray, dict]:
     """One part: (gray crop [64, 96] uint8, sample record). Deterministic in (split, index, seed)."""
     split, index, seed = args
-    rng = np.random.default_rng([seed, index, {"train": 0, "val": 1, "test": 2}[split]])
-    spec = random_spec(rng, fonts=split_fonts(split))
-    frame, background, corners = render_scene(spec)
+    spec, frame, background, rng = render_sample(split, index, seed)
     box = find_part(frame, background)
     if box is None:  # the detector must find every rendered part; fail loudly rather than train on a guess
         raise RuntimeError(f"{split} {index}: part not found by the detector")
