@@ -89,8 +89,14 @@ class Application:
             self._fan_out,
             self.metrics,
             frame_inbox=config.camera.queue_size,
+            other_inbox=self._audio_inbox(config),
         )
         self._build_sinks()
+
+    @staticmethod
+    def _audio_inbox(config: EdgeConfig) -> int:
+        """Audio and events are never dropped on purpose: room for twice the microphone's buffer."""
+        return max(2000, int(2 * config.microphone.queue_seconds * 1000 / config.microphone.hop_ms))
 
     # ---- building --------------------------------------------------------------------------------------
 
@@ -232,7 +238,10 @@ class Application:
             log.error("reload refused, keeping the running config and models: %s", exc)
             notify.notify(ready=True, status=f"reload failed: {exc}")
             return
-        new = Pipeline(stages, self._fan_out, self.metrics, frame_inbox=config.camera.queue_size)
+        new = Pipeline(
+            stages, self._fan_out, self.metrics,
+            frame_inbox=config.camera.queue_size, other_inbox=self._audio_inbox(config),
+        )
         new.start()
         old, self.pipeline = self.pipeline, new
         old.drain_and_stop()
@@ -243,7 +252,10 @@ class Application:
     # ---- health ------------------------------------------------------------------------------------------
 
     def health(self) -> dict:
-        sources = {getattr(s, "name", type(s).__name__) + str(i): s.status() for i, s in enumerate(self.sources)}
+        sources = {}
+        for source in self.sources:
+            name = getattr(source, "name", type(source).__name__)
+            sources[name if name not in sources else f"{name}-{len(sources)}"] = source.status()
         stages = self.pipeline.health()
         sinks = {r.name: r.status() for r in self.runners}
         healthy, reasons = self._assess(sources, stages, sinks)

@@ -36,7 +36,8 @@ class CameraConfig(Strict):
     id: str = "camera0"
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
-    fps: float | None = Field(default=None, gt=0)
+    fps: float | None = Field(default=None, gt=0)  # live: request this rate; files/folders: replay rate
+    fourcc: str | None = Field(default=None, min_length=4, max_length=4)  # e.g. MJPG for full-rate USB capture
     queue_size: int = Field(default=4, ge=1, le=1000)
     realtime: bool = True  # files/folders: pace at the file's frame rate (False: as fast as possible)
     loop: bool = False  # files/folders: start again at the end
