@@ -77,10 +77,9 @@ class Broker:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def start(self) -> "Broker":
-        log = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
-        log.close()
+    def start(self) -> Broker:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
         if not wait_for_port(self.port):
             self.stop()
             raise RuntimeError(f"mosquitto did not start on port {self.port}: {self.log.read_text()[-2000:]}")

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from edge.config import HttpSinkConfig
 from edge.errors import SinkError
 from edge.events import Event
-from edge.service.http import HttpServer, parse_event_query, BadRequest
+from edge.service.http import BadRequest, HttpServer, parse_event_query
 from edge.sinks.store import EventStore
 
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9"

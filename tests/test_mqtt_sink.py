@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mosquitto import Broker, Subscriber, require_mosquitto  # noqa: E402
+from mosquitto import Broker, Subscriber, require_mosquitto
 
-from edge.config import MqttSinkConfig  # noqa: E402
-from edge.errors import SinkError  # noqa: E402
-from edge.events import Event  # noqa: E402
-from edge.sinks.mqtt import MqttSink  # noqa: E402
+from edge.config import MqttSinkConfig
+from edge.errors import SinkError
+from edge.events import Event
+from edge.sinks.mqtt import MqttSink
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICE = "box-7"

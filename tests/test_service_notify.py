@@ -26,7 +26,7 @@ class FakeSystemd:
         while True:
             try:
                 data = self.sock.recv(4096)
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 return out
             out.append(dict(line.split("=", 1) for line in data.decode().splitlines()))
 

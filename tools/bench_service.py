@@ -22,11 +22,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from mosquitto import Broker, Subscriber  # noqa: E402 (the test helper that starts a real broker)
+from mosquitto import Broker, Subscriber
 
-from edge.config import MqttSinkConfig  # noqa: E402
-from edge.events import Event  # noqa: E402
-from edge.sinks.mqtt import MqttSink  # noqa: E402
+from edge.config import MqttSinkConfig
+from edge.events import Event
+from edge.sinks.mqtt import MqttSink
 
 TOPIC = "edge/bench/events"
 

@@ -107,7 +107,7 @@ def write_config(work: Path, synthetic_fps: float | None, mqtt_port: int | None)
     if synthetic_fps:
         frames = work / "frames"
         sys.path.insert(0, str(REPO / "tests" / "faults"))
-        from conftest import write_frames, write_tick_model  # noqa: E402 (test fixtures, reused on purpose)
+        from edge_process import write_frames, write_tick_model
 
         write_frames(frames, 50)
         write_tick_model(work / "models", "1")
@@ -171,7 +171,7 @@ def main() -> int:
         end = start + args.minutes * 60
         while time.monotonic() < end and proc.poll() is None:
             process = proc_sample(proc.pid)  # before the scrape: its handler thread and socket are not ours
-            events, health = scrape(port)
+            events, _ = scrape(port)
             sample = {"t_s": round(time.monotonic() - start, 1), "events": events, **process}
             samples.append(sample)
             print(json.dumps(sample), flush=True)
@@ -190,7 +190,7 @@ def main() -> int:
     db = sqlite3.connect(work / "state" / "events.db")
     stored = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     db.close()
-    jsonl_lines = sum(1 for f in (work / "state").glob("events.jsonl*") for _ in open(f))
+    jsonl_lines = sum(f.read_bytes().count(b"\n") for f in (work / "state").glob("events.jsonl*"))
     outbox_left = None
     if (work / "state" / "outbox.db").exists():
         db = sqlite3.connect(work / "state" / "outbox.db")

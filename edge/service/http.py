@@ -20,10 +20,11 @@ import math
 import re
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -117,7 +118,7 @@ class SinkStatusCollector(Collector):
     def collect(self) -> Iterable[GaugeMetricFamily]:
         try:
             sinks = self.app.health().get("sinks", {})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (a scrape must not fail because one app part did)
             log.error("collecting sink status for /metrics failed: %s", exc)
             return []
         families: dict[str, GaugeMetricFamily] = {}
@@ -193,16 +194,16 @@ def _make_handler(app: Any, token: str | None) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (stdlib naming)
+        def do_GET(self) -> None:
             self._handle(send_body=True)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._handle(send_body=False)
 
         def _refuse_method(self) -> None:
             self._send_json(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "read-only endpoint: use GET"}, {"Allow": "GET, HEAD"})
 
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method  # noqa: N815
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
 
         def _handle(self, send_body: bool) -> None:
             self._send_body = send_body
@@ -281,7 +282,7 @@ def _make_handler(app: Any, token: str | None) -> type[BaseHTTPRequestHandler]:
             if getattr(self, "_send_body", True):
                 self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("http %s - %s", self.address_string(), format % args)
 
     return Handler

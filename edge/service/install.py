@@ -145,7 +145,7 @@ class Installer:
             return
         self.out(f"user: {' '.join(command)}")
         if not self.dry_run:
-            result = subprocess.run(command, capture_output=True, text=True)
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise EdgeError(f"creating user {self.user} failed: {result.stderr.strip()}; create it yourself and rerun")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from edge.service.notify import notify, watchdog_interval
 
@@ -75,11 +75,11 @@ class Watchdog:
         try:
             healthy, reason = self.check()
             return bool(healthy), str(reason)
-        except Exception as exc:  # a failing check is a failing service, never a dead watchdog thread
+        except Exception as exc:  # noqa: BLE001 (a failing check is a failing service, never a dead watchdog thread)
             return False, f"health check raised {exc.__class__.__name__}: {exc}"
 
     def _safe_status(self) -> str:
         try:
             return str(self.status_text())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (status text is best effort)
             return f"(status unavailable: {exc.__class__.__name__})"

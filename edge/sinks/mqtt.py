@@ -22,8 +22,9 @@ import queue
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
@@ -213,11 +214,11 @@ class MqttSink(Sink):
         next_metrics = time.monotonic() + self.cfg.metrics_interval_s
         try:
             while not self._stop.is_set():
-                if not self.connected and self._connecting_since is None:
-                    if not self._connect():
-                        self._stop.wait(self._backoff)
-                        self._backoff = min(self._backoff * 2, self.reconnect_max_s)
-                        continue
+                idle = not self.connected and self._connecting_since is None
+                if idle and not self._connect():
+                    self._stop.wait(self._backoff)
+                    self._backoff = min(self._backoff * 2, self.reconnect_max_s)
+                    continue
                 self._loop_once()
                 if self.connected:
                     self._publish_backlog()
@@ -288,7 +289,7 @@ class MqttSink(Sink):
         if self.metrics_source is not None:
             try:
                 metrics.update(self.metrics_source())
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (metrics are best effort)
                 log.error("collecting metrics for MQTT failed: %s", exc)
         metrics["mqtt"] = self.status()
         self._send_metrics(metrics)

@@ -21,18 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import errno  # noqa: E402
-import sqlite3  # noqa: E402
+import errno
+import sqlite3
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-import edge.app  # noqa: E402
-from edge.cli import main  # noqa: E402
-from edge.events import Event  # noqa: E402
-from edge.pipeline.stage import Stage  # noqa: E402
-from edge.pipeline.worker import StageWorker  # noqa: E402
-from edge.runtime import ModelSession  # noqa: E402
+import edge.app
+from edge.cli import main
+from edge.events import Event
+from edge.pipeline.stage import Stage
+from edge.pipeline.worker import StageWorker
+from edge.runtime import ModelSession
 
 
 class TickStage(Stage):
@@ -43,7 +43,7 @@ class TickStage(Stage):
     def __init__(self, session: ModelSession, ledger: Path | None, hang_file: Path | None) -> None:
         self.session = session
         self.version = session.metadata.get("version", "?")
-        self.ledger = open(ledger, "a") if ledger else None
+        self.ledger = open(ledger, "a") if ledger else None  # noqa: SIM115 (open for the stage's life)
         self.hang_file = hang_file
 
     def process(self, frame):
