@@ -118,6 +118,13 @@ def write_config(work: Path, synthetic_fps: float | None, mqtt_port: int | None)
         config = yaml.safe_load((DEMO / "demo.yaml").read_text())
         config["camera"].update(source=str(DEMO / config["camera"]["source"]), realtime=False, loop=True)
         config["microphone"]["device"] = str(DEMO / config["microphone"]["device"])
+        from edge.runtime import load_manifest
+
+        manifest = load_manifest()
+        for name in ("ocr", "speech", "fusion"):  # like `edge run --demo`: run with the models that exist
+            if not manifest.has(name, "int8"):
+                print(f"note: no {name} model installed; its stage is off in this soak", flush=True)
+                config[name] = {**(config.get(name) or {}), "enabled": False}
     config.update(device_id="soak", state_dir=str(work / "state"))
     config["sinks"] = {
         "console": {"enabled": False},
