@@ -93,9 +93,9 @@ def test_metrics_include_app_registry_and_sink_status(server):
     text = body.decode()
     assert status == 200 and ctype.startswith("text/plain")
     assert 'edge_stage_latency_seconds_bucket{le="0.025",stage="ocr"} 1.0' in text
-    assert 'edge_sink_backlog{sink="mqtt"} 7.0' in text
-    assert 'edge_sink_connected{sink="mqtt"} 0.0' in text
-    assert 'edge_sink_delivered{sink="mqtt"} 3.0' in text
+    assert 'edge_sink_status_backlog{sink="mqtt"} 7.0' in text
+    assert 'edge_sink_status_connected{sink="mqtt"} 0.0' in text
+    assert 'edge_sink_status_delivered{sink="mqtt"} 3.0' in text
     assert "last_error" not in text and "broker" not in text  # only numbers become metrics
 
 

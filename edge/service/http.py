@@ -106,7 +106,7 @@ def parse_event_query(query: str) -> dict[str, Any]:
 
 
 class SinkStatusCollector(Collector):
-    """Exports every numeric field of each sink's status as `edge_sink_<field>{sink="..."}`.
+    """Exports every numeric field of each sink's status as `edge_sink_status_<field>{sink="..."}`.
 
     That is how the MQTT outbox backlog, deliveries, drops and connection state reach /metrics without
     the sinks knowing about Prometheus.
@@ -128,7 +128,7 @@ class SinkStatusCollector(Collector):
                     value = int(value)
                 if not isinstance(value, (int, float)) or not re.fullmatch(r"[a-z_][a-z0-9_]*", field):
                     continue
-                name = f"edge_sink_{field}"
+                name = f"edge_sink_status_{field}"  # own prefix: never collides with the app's edge_sink_*
                 if name not in families:
                     families[name] = GaugeMetricFamily(name, f"sink status field '{field}'", labels=["sink"])
                 families[name].add_metric([sink_name], float(value))
