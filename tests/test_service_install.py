@@ -85,6 +85,7 @@ def test_install_into_a_staging_root(tmp_path):
     assert (root / "opt/edge/share/edge/models/manifest.yaml").read_bytes() == (REPO / "models/manifest.yaml").read_bytes()
     assert oct(config_file.stat().st_mode & 0o777) == "0o640"
     assert (root / "etc/default/edge").is_file()
+    assert oct((root / "var/lib/edge").stat().st_mode & 0o777) == "0o750"
     assert any(line.startswith("user: create it on the target system: useradd --system") for line in lines)
     assert any("systemctl enable --now edge" in line for line in lines)
 

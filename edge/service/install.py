@@ -4,6 +4,7 @@
   <root>/etc/edge/config.yaml                from systemd/config.example.yaml, only if absent
   <root>/etc/default/edge                    from systemd/edge.env.example, only if absent
   <root><prefix>/share/edge/models/          the models/ folder (manifest + ONNX files)
+  <root>/var/lib/edge/                       the state folder, owned by the service user
 
 and the system user the unit runs as. It never overwrites a config an operator edited, and prints the
 systemctl commands instead of running them. `--root DIR` stages everything under DIR (packaging, tests),
@@ -26,6 +27,7 @@ from edge.errors import EdgeError
 TEMPLATE_EDGE = "/usr/local/bin/edge"
 TEMPLATE_MODELS = "/usr/local/share/edge/models"
 PROTECTED_HOMES = ("/home/", "/root/", "/run/user/")
+STATE_DIR = "/var/lib/edge"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +94,7 @@ class Installer:
         env_text = (self.source / "systemd" / "edge.env.example").read_text()
         self._write("/etc/default/edge", env_text, mode=0o640, overwrite=False, group=self.user)
         self._copy_models()
+        self._make_state_dir()
         self._print_next_steps()
 
     def unit_text(self) -> str:
@@ -182,6 +185,19 @@ class Installer:
             shutil.copyfile(file, tmp)
             tmp.chmod(0o644)
             os.replace(tmp, out)  # a running service never sees a half-copied model
+
+    def _make_state_dir(self) -> None:
+        """/var/lib/edge owned by the service user, so `edge check` and `edge events` work before the first
+        start (systemd's StateDirectory= keeps it that way afterwards)."""
+        path = self.target(STATE_DIR)
+        self.out(f"state: {path}")
+        if self.dry_run:
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o750)
+        if not self.staging and _user_exists(self.user):
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _print_next_steps(self) -> None:
         where = f" (staged under {self.root}; copy to the target system first)" if self.staging else ""
