@@ -157,3 +157,37 @@ def test_event_named_like_a_source_item_does_not_loop_back():
     pipeline.submit(frame(0))
     pipeline.drain_and_stop(5)
     assert len(events) == 1
+
+
+def test_mixed_stage_caps_frames_but_keeps_every_event():
+    """Fusion-like stage: consumes frames and events; frames must not pile up (memory), events must wait."""
+    gate = threading.Event()
+
+    class Joiner(Stage):
+        name = "joiner"
+        consumes = ("frame", "seen")
+        drop_when_full = False
+
+        def __init__(self):
+            self.frames, self.events = 0, 0
+
+        def process(self, item):
+            gate.wait(5)
+            if item.kind == "frame":
+                self.frames += 1
+            else:
+                self.events += 1
+            return ()
+
+    joiner = Joiner()
+    pipeline = Pipeline([joiner], lambda e: None, frame_inbox=3, other_inbox=1000)
+    pipeline.start()
+    for i in range(200):
+        pipeline.submit(frame(i))
+        pipeline._publish(Event("seen", "upstream", {"i": i}))  # what an upstream stage would emit
+    worker = pipeline.workers[0]
+    assert len(worker.inbox) <= 3 + 200  # at most 3 frames plus the events
+    gate.set()
+    pipeline.drain_and_stop(10)
+    assert joiner.events == 200  # every event of the upstream stage arrived
+    assert joiner.frames <= 4 and worker.inbox.dropped_other == 0

@@ -32,8 +32,7 @@ class Pipeline:
         self.metrics = metrics or PipelineMetrics()
         self.on_event = on_event
         self.workers = [
-            StageWorker(s, self._publish, self.metrics, frame_inbox if s.drop_when_full else other_inbox)
-            for s in stages
+            StageWorker(s, self._publish, self.metrics, frame_inbox, other_inbox) for s in stages
         ]
         self._routes: dict[str, list[StageWorker]] = {}
         for worker in self.workers:

@@ -19,8 +19,10 @@ class Stage:
 
     name: ClassVar[str] = "stage"
     consumes: ClassVar[tuple[str, ...]] = ("frame",)
-    # Frames may be dropped when a stage falls behind (keep newest); audio and events never are.
-    drop_when_full: ClassVar[bool] = True
+    # Inboxes: frames are capped at camera.queue_size (the oldest frame is dropped and counted, so a slow
+    # stage works on the newest); audio hops and events wait in order in a large inbox and are only
+    # dropped, with a warning, when even that overflows.
+    drop_when_full: ClassVar[bool] = True  # informational; the inbox policy above follows from `consumes`
 
     def process(self, item: Item) -> Iterable[Event]:
         raise NotImplementedError

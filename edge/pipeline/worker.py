@@ -21,22 +21,31 @@ class StageWorker:
         stage: Stage,
         publish: Callable[[Event], None],
         metrics: PipelineMetrics,
-        inbox_size: int,
+        frame_inbox: int,
+        other_inbox: int,
     ) -> None:
         self.stage = stage
         self.name = stage.name
         self.publish = publish
         self.metrics = metrics
-        self.inbox: DropOldestQueue[Item] = DropOldestQueue(inbox_size)
+        frames_only = set(stage.consumes) <= {"frame"}
+        self.inbox: DropOldestQueue[Item] = DropOldestQueue(
+            frame_inbox if frames_only else other_inbox, max_frames=frame_inbox
+        )
         self.stats = StageStats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"stage-{self.name}", daemon=True)
 
     def offer(self, item: Item) -> None:
-        """Called by the router; never blocks. A full inbox drops its oldest item (counted)."""
-        if not self.inbox.put(item) and not self.stage.drop_when_full:
-            if self.inbox.dropped in (1, 10, 100) or self.inbox.dropped % 1000 == 0:
-                log.warning("stage %s cannot keep up: %d items dropped so far", self.name, self.inbox.dropped)
+        """Called by the router; never blocks. A full inbox drops its oldest item (counted).
+
+        Dropped frames are normal (the stage works on the newest); dropped audio or events are a loss
+        and are logged."""
+        lost_before = self.inbox.dropped_other
+        self.inbox.put(item)
+        lost = self.inbox.dropped_other
+        if lost > lost_before and (lost in (1, 10, 100) or lost % 1000 == 0):
+            log.warning("stage %s cannot keep up: %d audio hops/events dropped so far", self.name, lost)
         self.metrics.dropped.labels(self.name).set(self.inbox.dropped)
 
     def start(self) -> None:
