@@ -110,10 +110,14 @@ def pocketsphinx(kind: str):
     return recognize
 
 
+def make_system(system: str):
+    return ours(system.split("-")[1]) if system.startswith("ours") else pocketsphinx(system.split("-")[1])
+
+
 def run_system(system: str, eval_dir: Path, limit: int) -> dict:
     """One system over every set: transcripts, processing time, audio seconds, peak RSS."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    recognize = ours(system.split("-")[1]) if system.startswith("ours") else pocketsphinx(system.split("-")[1])
+    recognize = make_system(system)
     result = {"system": system, "sets": {}}
     for name in SETS:
         items = load_set(eval_dir, name, limit)
@@ -164,6 +168,22 @@ def model_bytes(system: str) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def speed(systems: list[str], eval_dir: Path, per_set: int) -> dict[str, float]:
+    """Real-time factor, measured clip by clip in rotating order so that the load of a shared machine
+    falls on every system alike."""
+    recognizers = {name: make_system(name) for name in systems}
+    clips = [x for name in SETS for _, x, _ in load_set(eval_dir, name, per_set)]
+    busy = {name: 0.0 for name in systems}
+    for i, x in enumerate(clips):
+        order = systems[i % len(systems):] + systems[: i % len(systems)]
+        for name in order:
+            start = time.perf_counter()
+            recognizers[name](x)
+            busy[name] += time.perf_counter() - start
+    audio = sum(len(x) for x in clips) / RATE
+    return {name: busy[name] / audio for name in systems} | {"clips": len(clips), "audio_s": audio}
+
+
 def latency(limit: int) -> dict:
     """End of utterance -> event: FSDD digit strings fed to the stage in 20 ms hops, like the microphone."""
     from edge.config import EdgeConfig
@@ -188,7 +208,7 @@ def latency(limit: int) -> dict:
             "max_ms": float(values.max()), "end_silence_ms": cfg.speech.end_silence_ms}
 
 
-def table(results: list[dict], lat: dict, command: str) -> str:
+def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
     lines = [
         "## Speech",
         "",
@@ -204,21 +224,21 @@ def table(results: list[dict], lat: dict, command: str) -> str:
     for r in results:
         s = r["sets"]
         sc = {n: scores(s[n]["refs"], s[n]["hyps"]) for n in ("synth", "fsdd", "fsdd_seq")}
-        seconds = sum(v["seconds"] for v in s.values())
-        audio = sum(v["audio"] for v in s.values())
         lines.append(
             f"| {r['system']} | {100 * sc['synth']['utt_acc']:.1f}% / {100 * sc['synth']['wer']:.1f}% "
             f"| {100 * sc['fsdd']['utt_acc']:.1f}% / {100 * sc['fsdd']['wer']:.1f}% "
             f"| {100 * sc['fsdd_seq']['utt_acc']:.1f}% / {100 * sc['fsdd_seq']['wer']:.1f}% "
             f"| {100 * false_accepts(s['oov']['hyps']):.1f}% | {100 * false_accepts(s['nonspeech']['hyps']):.1f}% "
-            f"| {seconds / audio:.4f} | {model_bytes(r['system']) / 1e6:.2f} | {r['peak_rss_mb']:.0f} |"
+            f"| {rtf[r['system']]:.4f} | {model_bytes(r['system']) / 1e6:.2f} | {r['peak_rss_mb']:.0f} |"
         )
     n = {name: len(results[0]["sets"][name]["refs"]) for name in SETS}
     lines += [
         "",
         f"Clips: synth {n['synth']}, FSDD {n['fsdd']} (speakers {Path('work/speech/eval/fsdd_speakers.txt').read_text().strip()}), "
         f"FSDD strings {n['fsdd_seq']}, OOV {n['oov']}, non-speech {n['nonspeech']}. RTF = processing time / audio "
-        "time over all sets (ours includes front end, VAD, model and decoding).",
+        f"time, measured on {rtf['clips']} clips ({rtf['audio_s']:.0f} s of audio, every set) with the systems taking turns "
+        "clip by clip, so the shared machine's load falls on all alike; ours includes front end, VAD, model and "
+        "decoding.",
         "",
         f"End of utterance to event (stage fed 20 ms hops of {lat['events']} FSDD digit strings): processing after the "
         f"endpoint p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; the endpointer "
@@ -246,34 +266,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="at most this many clips per set (0 = all)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system, print JSON
+    ap.add_argument("--speed-clips", type=int, default=30, help="clips per set in the interleaved speed pass")
+    ap.add_argument("--reuse", action="store_true", help="reuse transcripts cached by an earlier run (same --limit)")
+    ap.add_argument("--accuracy-only", action="store_true", help="only compute and cache transcripts")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/ and the manifest")
     args = ap.parse_args(argv)
     if args.system:
         print(json.dumps(run_system(args.system, args.eval_dir, args.limit)))
         return 0
     results = []
-    for system in args.systems.split(","):
+    cache = Path("work/speech/eval_cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.split(",")
+    for system in systems:
+        cached = cache / f"{system}-{args.limit}.json"
+        if args.reuse and cached.is_file():
+            results.append(json.loads(cached.read_text()))
+            continue
         cmd = [sys.executable, __file__, "--system", system, "--eval-dir", str(args.eval_dir), "--limit", str(args.limit)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
         out = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if out.returncode:
             print(out.stderr, file=sys.stderr)
             return 1
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        cached.write_text(json.dumps(results[-1]))
         print(f"{system}: done", file=sys.stderr, flush=True)
+    if args.accuracy_only:
+        return 0
+    rtf = speed(systems, args.eval_dir, args.speed_clips)
     lat = latency(min(args.limit or 60, 60))
     command = "python tools/speech/evaluate.py" + (f" --limit {args.limit}" if args.limit else "")
-    section = table(results, lat, command)
+    section = table(results, rtf, lat, command)
     print(section)
     Path("work/speech").mkdir(parents=True, exist_ok=True)
-    Path("work/speech/eval_results.json").write_text(json.dumps({"results": results, "latency": lat}))
+    Path("work/speech/eval_results.json").write_text(json.dumps({"results": results, "rtf": rtf, "latency": lat}))
     if not args.no_write:
         write_section(ROOT / "docs" / "BENCHMARKS.md", section)
-        record_metrics(results, lat, command)
+        record_metrics(results, rtf, lat, command)
     return 0
 
 
-def record_metrics(results: list[dict], lat: dict, command: str) -> None:
+def record_metrics(results: list[dict], rtf: dict, lat: dict, command: str) -> None:
     from edge.runtime import update_manifest_entry
 
     metrics = {"command": command, "machine": "2-core x86-64 VM, no GPU, 1 thread"}
@@ -285,7 +319,7 @@ def record_metrics(results: list[dict], lat: dict, command: str) -> None:
                  for n in ("synth", "fsdd", "fsdd_seq")}
         entry["oov_false_accept"] = round(false_accepts(s["oov"]["hyps"]), 4)
         entry["nonspeech_false_accept"] = round(false_accepts(s["nonspeech"]["hyps"]), 4)
-        entry["rtf_1_thread"] = round(sum(v["seconds"] for v in s.values()) / sum(v["audio"] for v in s.values()), 5)
+        entry["rtf_1_thread"] = round(rtf[r["system"]], 5)
         metrics[r["system"].split("-")[1]] = entry
     metrics["end_of_utterance_to_event_ms"] = {k: round(v, 1) for k, v in lat.items() if k.endswith("_ms")}
     update_manifest_entry(ROOT / "models", "speech", {"metrics": metrics})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -437,6 +438,17 @@ def write_eval_set(folder: Path, items: list[tuple[np.ndarray, list[str]]]) -> N
     print(f"  wrote {folder}: {len(items)} files", flush=True)
 
 
+def cached(path: Path, make):
+    """Synthesis is the slow part: keep its result so a rerun (other augmentation) starts at once."""
+    if path.is_file():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    result = make()
+    with open(path, "wb") as fh:
+        pickle.dump(result, fh)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("work/speech/data"))
@@ -467,8 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         + make_jobs("flite", FLITE_TEST, [], n(150), n(80), n(80), 0, args.seed + 13)
     )
     print(f"synthesizing {len(train_jobs)} training and {len(test_jobs)} test utterances", flush=True)
-    train_clean = synthesize(train_jobs, args.workers)
-    test_clean = synthesize(test_jobs, args.workers)
+    train_clean = cached(args.out / f"clean_train_{s}_{args.seed}.pkl", lambda: synthesize(train_jobs, args.workers))
+    test_clean = cached(args.out / f"clean_test_{s}_{args.seed}.pkl", lambda: synthesize(test_jobs, args.workers))
 
     test_speakers = set(args.fsdd_test_speakers.split(","))
     all_speakers = {p.stem.split("_")[1] for p in FSDD_DIR.glob("*.wav")}
