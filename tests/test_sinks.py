@@ -146,6 +146,6 @@ def test_slow_sink_does_not_block_offer():
 
 def test_console_line_is_readable():
     out = io.StringIO()
-    ConsoleSink(out).write(Event("inspection", "cam0", {"verdict": "ok", "probabilities": {"ok": 0.97}, "codes": {"serial": "SN-1"}}))
+    ConsoleSink(out).write(Event("inspection", "cam0", {"verdict": "ok", "probabilities": {"ok": 0.97}, "codes": {"serial": "SN-1", "serial_ok": True}}))
     line = out.getvalue()
-    assert "inspection" in line and "verdict=ok" in line and "serial=SN-1" in line
+    assert "inspection" in line and "verdict=ok" in line and "serial='SN-1'" in line and "serial_ok" not in line

@@ -22,7 +22,7 @@ def summarize(event: Event) -> str:
     elif event.kind == "inspection":
         probs = data.get("probabilities") or {}
         best = max(probs.values()) if probs else 0.0
-        codes = " ".join(f"{k}={v}" for k, v in (data.get("codes") or {}).items())
+        codes = " ".join(f"{k}={v!r}" for k, v in (data.get("codes") or {}).items() if isinstance(v, str))
         words = " ".join(data.get("words") or [])
         detail = f"verdict={data.get('verdict')} p={best:.2f} {codes}" + (f" heard={words!r}" if words else "")
     else:
