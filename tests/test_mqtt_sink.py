@@ -260,3 +260,17 @@ def test_missing_ca_file_is_a_clear_error(tmp_path):
     config = MqttSinkConfig(url="mqtts://127.0.0.1:8883", ca_file=tmp_path / "nope.crt")
     with pytest.raises(SinkError, match="ca_file .* does not exist"):
         MqttSink(config, DEVICE, tmp_path / "outbox.db")
+
+
+def test_outbox_cap_is_visible_in_status(tmp_path, caplog):
+    # no broker at all: port 1 refuses; the cap (minimum 100) drops the oldest and says so
+    sink = make_sink(tmp_path, "mqtt://127.0.0.1:1", outbox_max_events=100)
+    events = make_events(105)
+    with caplog.at_level("WARNING", logger="edge.sinks.outbox"):
+        for event in events:
+            sink.write(event)
+    status = sink.status()
+    assert status["backlog"] == 100 and status["outbox_dropped"] == 5 and not status["connected"]
+    assert "MQTT outbox full" in caplog.text
+    assert sink.outbox.head(0, 1)[0][1] == events[5].id  # the oldest five went first
+    sink.close()
