@@ -141,7 +141,8 @@ def write_config(work: Path, synthetic_fps: float | None, mqtt_port: int | None)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--warmup-minutes", type=float, default=2.0)
+    # the demo reaches its plateau after ~5 min (snapshot index, SQLite caches, stats windows fill up)
+    parser.add_argument("--warmup-minutes", type=float, default=5.0)
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--synthetic", type=float, metavar="FPS", default=None,
                         help="use the synthetic tick stage at this frame rate instead of the demo models")
