@@ -63,3 +63,15 @@ def test_voice_labels():
     assert label_from_words(["fail"]) == (None, "fail")
     assert label_from_words(["fail", "two", "no", "pass"]) == ("ok", "pass")
     assert label_from_words(["next"]) == (None, None)
+
+
+def test_confusable_tolerant_checks_tell_misreads_from_wrong_codes():
+    from edge.fusion.codes import check_codes, edit_distance
+
+    assert edit_distance("2411-B07", "2411-807") == 1
+    misread = check_codes(["SN-4821930", "LOT 2411-807"], ["2411-B07"])  # B read as 8: still the expected lot
+    assert not misread["lot_pattern_ok"] and misread["lot_distance"] == 0.0
+    other = check_codes(["SN-4821930", "LOT 2347-G03"], ["2411-B07"])  # really another batch
+    assert other["lot_distance"] >= 0.5
+    letters = check_codes(["SN-48Z193O"], [])  # Z/O for 2/0: the check digit holds once read as digits
+    assert not letters["serial_pattern_ok"] and letters["serial_pattern_fuzzy"] and letters["serial_check_fuzzy"]

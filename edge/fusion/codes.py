@@ -47,6 +47,49 @@ def lot_of(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+# Characters a recogniser mixes up on printed labels, mapped to one representative: comparing codes through
+# this map separates "the OCR misread a good code" (O vs 0) from "the printed code is wrong" (another batch).
+_CONFUSABLE = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "T": "1", "7": "1", "S": "5",
+                             "B": "8", "E": "8", "G": "6", "Z": "2", "A": "4", "_": "-"})
+_DIGIT_OF = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "T": "7", "S": "5", "B": "8",
+                           "E": "8", "G": "6", "Z": "2", "A": "4"})
+
+
+def confusable_form(text: str) -> str:
+    return text.upper().replace(" ", "").translate(_CONFUSABLE)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (codes are short, so the plain dynamic programme is fine)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def fuzzy_checks(serial_line: str | None, lot_line: str | None, expected_lots) -> dict:
+    """The checks again, tolerant of confusable characters, plus the distance to the nearest expected lot."""
+    serial_pattern, serial_check = False, False
+    if serial_line:
+        body = serial_line.upper().replace(" ", "")
+        body = body[2:].lstrip("-_") if body.startswith("SN") else body
+        digits = body.translate(_DIGIT_OF)
+        if len(digits) == 7 and digits.isdigit():
+            serial_pattern, serial_check = True, luhn_digit(digits[:6]) == digits[6]
+    distance = 1.0
+    if lot_line and expected_lots:
+        body = lot_line.upper().replace(" ", "")
+        body = body[3:] if body.startswith("LOT") else body
+        distance = min(edit_distance(confusable_form(body), confusable_form(e)) for e in expected_lots) / 8.0
+    elif lot_line and not expected_lots:
+        distance = 0.0
+    return {"serial_pattern_fuzzy": serial_pattern, "serial_check_fuzzy": serial_check,
+            "lot_distance": round(min(distance, 1.0), 3)}
+
+
 def check_codes(lines: list[str], expected_lots: list[str] | tuple[str, ...]) -> dict:
     """Find the serial and lot among OCR lines and say whether each is well formed and expected.
 
@@ -64,4 +107,5 @@ def check_codes(lines: list[str], expected_lots: list[str] | tuple[str, ...]) ->
         "lot": lot_line,
         "lot_pattern_ok": lot is not None,
         "lot_expected": bool(lot is not None and (not expected_lots or lot in expected_lots)),
+        **fuzzy_checks(serial_line, lot_line, list(expected_lots)),
     }

@@ -4,7 +4,7 @@ Shared by the runtime stage and by tools/fusion (training), so the model sees th
 Inputs of the ONNX model (batch dimension first):
   image     float32 [B, 1, 64, 96]  gray part crop, upright, scaled to 0..1
   classic   float32 [B, 602]        HOG + LBP + intensity stats of the crop (edge.vision.features)
-  text      float32 [B, 22]         OCR summary: code checks, confidence statistics, lengths
+  text      float32 [B, 25]         OCR summary: code checks (exact and confusable-tolerant), confidences
   chars     int64   [B, 24]         the read serial and lot, one id per character (0 = padding)
   char_conf float32 [B, 24]         the OCR confidence of each of those characters
   speech    float32 [B, 36]         bag of vocabulary words (max confidence each), counts, "fail <digit>" code
@@ -29,7 +29,7 @@ VOCABULARY = (
     "yes no start stop pass fail next back repeat cancel go forward left right up down on off"
 ).split()
 DIGITS = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
-TEXT_DIM = 22
+TEXT_DIM = 25
 SPEECH_DIM = len(VOCABULARY) + 3 + 4
 CLASSIC_DIM = 602
 
@@ -70,7 +70,7 @@ def _ocr_lines(ocr: Mapping[str, Any] | None) -> list[dict]:
 
 
 def text_features(ocr: Mapping[str, Any] | None, expected_lots: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """(text [22], chars [24], char_conf [24], codes) from an OCR event's data; codes go into the record."""
+    """(text [25], chars [24], char_conf [24], codes) from an OCR event's data; codes go into the record."""
     lines = _ocr_lines(ocr)
     codes = check_codes([line["text"] for line in lines], list(expected_lots))
     feats = np.zeros(TEXT_DIM, np.float32)
@@ -90,6 +90,8 @@ def text_features(ocr: Mapping[str, Any] | None, expected_lots: Sequence[str]) -
         if line is not None and line["conf"].size:
             feats[slot : slot + 3] = [line["conf"].mean(), line["conf"].min(), min(len(line["text"]), 16) / 10.0]
     feats[21] = 1.0 if lines else 0.0
+    if lines:
+        feats[22:25] = [codes["serial_pattern_fuzzy"], codes["serial_check_fuzzy"], codes["lot_distance"]]
     ordered = [codes["serial"], codes["lot"]]
     ordered = [t for t in ordered if t] or [line["text"] for line in lines[:2]]
     joined, joined_conf = "", []

@@ -14,6 +14,7 @@ from edge.errors import ModelError
 from edge.fusion.features import (
     CLASSIC_DIM,
     IMAGE_SIZE,
+    TEXT_DIM,
     classic_input,
     image_input,
     speech_features,
@@ -51,6 +52,10 @@ class FusionModel:
                 f"version's {size}; install the fusion model released with it"
             )
         self.version = session.metadata.get("version", "?")
+        # text features are only ever appended to; a model exported with fewer takes the leading ones
+        shapes = {name: shape for name, shape, _ in session.inputs}
+        width = shapes.get("text", [None, TEXT_DIM])[1]
+        self.text_dim = width if isinstance(width, int) and 0 < width <= TEXT_DIM else TEXT_DIM
 
     @classmethod
     def from_config(cls, config: EdgeConfig, manifest: Manifest) -> "FusionModel":
@@ -85,7 +90,7 @@ class FusionModel:
         return {
             "image": image[None],
             "classic": classic[None],
-            "text": text[None],
+            "text": text[None, : self.text_dim],
             "chars": chars[None],
             "char_conf": char_conf[None],
             "speech": spk[None],

@@ -48,7 +48,7 @@ def foreground_mask(frame: np.ndarray, background: np.ndarray, threshold: int = 
     diff = cv2.absdiff(_gray(frame), _gray(background))
     diff = cv2.GaussianBlur(diff, (5, 5), 0)
     mask = (diff > threshold).astype(np.uint8) * 255
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))  # rectangular: separable, so cheap
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel, iterations=2)
 
@@ -91,6 +91,9 @@ def crop_part(frame: np.ndarray, box: PartBox, size: tuple[int, int] = (96, 64),
     return cv2.warpAffine(frame, matrix, (out_w, out_h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
+_GROW = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
+
+
 class BackgroundModel:
     """The empty belt: the median of the first frames, then a slow running average of pixels seen as belt.
 
@@ -119,7 +122,7 @@ class BackgroundModel:
         keep = np.ones(gray.shape, np.float32)
         if part is not None:
             cv2.fillConvexPoly(keep, part.corners.astype(np.int32), 0.0)
-            keep = cv2.erode(keep, np.ones((15, 15), np.uint8))  # leave the shadow around the part out as well
+            keep = cv2.erode(keep, _GROW)  # leave the shadow around the part out as well
         self.image += self.rate * keep * (gray.astype(np.float32) - self.image)
 
     def background(self) -> np.ndarray:

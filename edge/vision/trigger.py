@@ -64,10 +64,10 @@ class PartTrigger:
 
     def _small(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         """Detection runs on a downscaled gray copy: a part is large, and this keeps it ~1 ms a frame."""
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        scale = min(1.0, self.max_width / gray.shape[1])
+        scale = min(1.0, self.max_width / image.shape[1])
         if scale < 1.0:
-            gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         return gray, scale
 
     def _look(self, frame: Frame) -> _Seen:

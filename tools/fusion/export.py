@@ -24,10 +24,10 @@ import dataset as ds  # noqa: E402
 from model import INPUT_NAMES, FusionNet, example_inputs  # noqa: E402
 
 from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.fusion.features import CHARSET, IMAGE_SIZE, MAX_CHARS, VOCABULARY  # noqa: E402
+from edge.fusion.features import CHARSET, IMAGE_SIZE, MAX_CHARS, TEXT_DIM, VOCABULARY  # noqa: E402
 from edge.runtime import ModelSession, sha256_of, update_manifest_entry  # noqa: E402
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 RECIPE = {
     "data": "python tools/fusion/make_data.py --out work/fusion/data --train 10000 --val 1500 --test 3000 "
             "(rendered parts: tools/fusion/render.py, 12 fonts for train/val, 2 held-out fonts for test; "
@@ -39,9 +39,13 @@ RECIPE = {
             "silent 30%, says pass/fail right most of the time (misses subtle defects, rarely flags good parts), "
             "adds the defect number (fail one..four) 55% of the time; recogniser drops 4%, confuses 6% of words, "
             "rejects low-confidence utterances",
-    "train": "python tools/fusion/train.py --data work/fusion/data --out work/fusion/run --epochs 12 "
-             "(1 CPU thread, AdamW, cosine LR, label smoothing 0.05, modality dropout)",
-    "export": "python tools/fusion/export.py --checkpoint work/fusion/run/best.pt --data work/fusion/data/val",
+    "real_ocr_events": "python tools/fusion/real_events.py --data work/fusion/data/{val,test,train} --out "
+            "work/fusion/data_real/{val,test,train} (train: --limit 4000): the same parts re-rendered and read by the "
+            "edge.ocr CRNN (int8) as its stage reads a frame; speech stays simulated (no speech model existed yet)",
+    "train": "python tools/fusion/train.py --data work/fusion/data --data work/fusion/data_real --out work/fusion/run2 "
+             "--epochs 14 (10,000 parts with simulated OCR + 4,000 with real OCR; 1 CPU thread, AdamW, cosine LR, "
+             "label smoothing 0.05, modality dropout)",
+    "export": "python tools/fusion/export.py --checkpoint work/fusion/run2/best.pt --data work/fusion/data/val",
     "quantize": "python tools/fusion/quantize.py --calibration work/fusion/data/val --check work/fusion/data/test",
 }
 REPO = Path(__file__).resolve().parents[2]
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "files": {"fp32": file_entry(path)},
         "inputs": {name: desc for name, desc in zip(INPUT_NAMES, (
             "float32 [B,1,64,96] gray part crop 0..1", "float32 [B,602] HOG+LBP+stats (edge.vision.features)",
-            "float32 [B,22] OCR summary (edge.fusion.features.text_features)", "int64 [B,24] char ids of serial|lot",
+            f"float32 [B,{TEXT_DIM}] OCR summary (edge.fusion.features.text_features)", "int64 [B,24] char ids of serial|lot",
             "float32 [B,24] per-char OCR confidence", "float32 [B,36] bag of spoken words (speech_features)",
             "float32 [B,3] modality present: image, text, speech"))},
         "outputs": {"probabilities": "float32 [B,5] softmax over classes"},
