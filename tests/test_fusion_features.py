@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from edge.fusion.features import CHARSET, MAX_CHARS, SPEECH_DIM, TEXT_DIM, VOCABULARY, merge_speech, speech_features, text_features
+from edge.fusion.features import (
+    CHARSET,
+    MAX_CHARS,
+    SPEECH_DIM,
+    TEXT_DIM,
+    VOCABULARY,
+    merge_speech,
+    speech_features,
+    text_features,
+)
 from edge.fusion.record import label_from_words
 
 

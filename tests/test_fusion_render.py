@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "fusion"))
 render = pytest.importorskip("render")  # needs Pillow (the train/dev extras)
 
-from edge.fusion.codes import CLASSES, check_codes, luhn_digit, make_serial, serial_valid  # noqa: E402
+from edge.fusion.codes import CLASSES, check_codes, luhn_digit, make_serial, serial_valid
 
 
 def test_luhn_check_digit():

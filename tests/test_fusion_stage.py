@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edge.events import Event, Frame
-from edge.fusion.codes import CLASSES, make_serial
+from edge.fusion.codes import CLASSES
 from edge.fusion.model import FusionModel
 from edge.fusion.settings import FusionConfig
 from edge.fusion.stage import FusionStage

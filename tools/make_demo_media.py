@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fusion"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from render import apply_light, conveyor_background, place_part, random_spec, render_part  # noqa: E402
+from render import apply_light, conveyor_background, place_part, random_spec, render_part
 
-from edge.sources.audio import read_wav, resample, write_wav  # noqa: E402
+from edge.sources.audio import read_wav, resample, write_wav
 
 WIDTH, HEIGHT, FPS = 640, 480, 10
 CYCLE_S, MOVE_S = 2.5, 0.6  # each part: MOVE_S in, CYCLE_S - 2*MOVE_S standing still, MOVE_S out
@@ -81,7 +81,7 @@ def write_video(path: Path, specs: list, seed: int) -> list[dict]:
     poses = [(rng.uniform(-8, 8), rng.uniform(0.97, 1.03), rng.uniform(-15, 15)) for _ in specs]
     lights = [int(rng.integers(0, 2**31 - 1)) for _ in specs]
     base = conveyor_background(WIDTH, HEIGHT, np.random.default_rng(seed))
-    n_frames = int(round((LEAD_S + len(specs) * CYCLE_S) * FPS))
+    n_frames = round((LEAD_S + len(specs) * CYCLE_S) * FPS)
     phase = 0.0
     for i in range(n_frames):
         t = i / FPS - LEAD_S
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = make_specs(args.seed)
     timings = write_video(args.out / "demo.mp4", specs, args.seed)
     frames = check_video(args.out / "demo.mp4")
-    expected = int(round((LEAD_S + len(PARTS) * CYCLE_S) * FPS))
+    expected = round((LEAD_S + len(PARTS) * CYCLE_S) * FPS)
     if frames != expected:
         raise SystemExit(f"demo.mp4 reads back {frames} frames, expected {expected}")
     spoken = write_audio(args.out / "demo.wav", timings, args.seed)

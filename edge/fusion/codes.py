@@ -82,7 +82,7 @@ def fuzzy_checks(serial_line: str | None, lot_line: str | None, expected_lots) -
     distance = 1.0
     if lot_line and expected_lots:
         body = lot_line.upper().replace(" ", "")
-        body = body[3:] if body.startswith("LOT") else body
+        body = body.removeprefix("LOT")
         distance = min(edit_distance(confusable_form(body), confusable_form(e)) for e in expected_lots) / 8.0
     elif lot_line and not expected_lots:
         distance = 0.0

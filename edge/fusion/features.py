@@ -13,7 +13,9 @@ Inputs of the ONNX model (batch dimension first):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,10 +26,7 @@ from edge.vision.features import classic_features
 IMAGE_SIZE = (96, 64)  # width, height of the part crop
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -|"  # id = index + 2; 1 = unknown character; 0 = padding
 MAX_CHARS = 24
-VOCABULARY = (
-    "zero oh one two three four five six seven eight nine "
-    "yes no start stop pass fail next back repeat cancel go forward left right up down on off"
-).split()
+VOCABULARY = ["zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "yes", "no", "start", "stop", "pass", "fail", "next", "back", "repeat", "cancel", "go", "forward", "left", "right", "up", "down", "on", "off"]
 DIGITS = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 TEXT_DIM = 25
 SPEECH_DIM = len(VOCABULARY) + 3 + 4
@@ -123,7 +122,7 @@ def speech_features(speech: Mapping[str, Any] | None) -> tuple[np.ndarray, list[
     feats[n] = min(len(words), 5) / 5.0
     feats[n + 1] = float(np.mean([c for _, c in words])) if words else 0.0
     feats[n + 2] = float(speech.get("confidence", feats[n + 1]) or 0.0)
-    for (word, conf), (nxt, nconf) in zip(words, words[1:]):
+    for (word, conf), (nxt, nconf) in pairwise(words):
         if word == "fail" and DIGITS.get(nxt, 0) in (1, 2, 3, 4):  # station convention: fail <defect number>
             feats[n + 2 + DIGITS[nxt]] = max(feats[n + 2 + DIGITS[nxt]], min(conf, nconf))
     return feats, [w for w, _ in words]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class FusionModel:
         self.text_dim = width if isinstance(width, int) and 0 < width <= TEXT_DIM else TEXT_DIM
 
     @classmethod
-    def from_config(cls, config: EdgeConfig, manifest: Manifest) -> "FusionModel":
+    def from_config(cls, config: EdgeConfig, manifest: Manifest) -> FusionModel:
         precision = config.fusion.precision or config.runtime.precision
         session = ModelSession.from_manifest(
             manifest, config.fusion.model, precision, providers=config.runtime.providers,

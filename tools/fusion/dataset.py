@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.fusion.features import classic_input, image_input, speech_features, text_features  # noqa: E402
+from edge.fusion.codes import CLASSES
+from edge.fusion.features import classic_input, image_input, speech_features, text_features
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Arrays:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index: np.ndarray) -> "Arrays":
+    def subset(self, index: np.ndarray) -> Arrays:
         return Arrays(*(getattr(self, f)[index] for f in ("image", "classic", "text", "chars", "char_conf", "speech",
                                                            "present", "labels")), [self.ids[i] for i in index])
 

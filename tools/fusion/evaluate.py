@@ -23,13 +23,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset as ds  # noqa: E402
-from metrics import accuracy, confusion, macro_f1  # noqa: E402
+import dataset as ds
+from metrics import accuracy, confusion, macro_f1
 
-from edge.errors import EdgeError  # noqa: E402
-from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.fusion.model import FusionModel  # noqa: E402
-from edge.runtime import ModelSession, load_manifest  # noqa: E402
+from edge.errors import EdgeError
+from edge.fusion.codes import CLASSES
+from edge.fusion.model import FusionModel
+from edge.runtime import ModelSession, load_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = {
@@ -220,7 +220,6 @@ def operator_audio(words: list[str], rng: np.random.Generator, seconds: float = 
 def evaluate_real(model: FusionModel, manifest, precision: str, data: Path, count: int, seed: int = 5) -> dict:
     """Re-render `count` test parts and feed the fusion model what the REAL OCR and speech models produce
     (instead of the simulated events it was trained on); also times OCR and speech per part."""
-    import cv2
 
     from make_data import render_sample
 
@@ -234,7 +233,7 @@ def evaluate_real(model: FusionModel, manifest, precision: str, data: Path, coun
     rng = np.random.default_rng(seed)
     for s in samples:
         index = int(s["id"].split("-")[1])
-        spec, frame, background, _ = render_sample("test", index, seed)
+        _, frame, background, _ = render_sample("test", index, seed)
         crop = crop_part(frame, find_part(frame, background), (96, 64))
         t0 = time.perf_counter()
         ocr_data = ocr(frame) if ocr else s["ocr"]
@@ -360,15 +359,14 @@ def markdown(r: dict) -> str:
     lines = [
         "## Fusion",
         "",
-        f"Command: `{r['command']}` (held-out generated parts: {r['test_parts']} test parts rendered with 2 fonts "
-        "not used in training). Machine: 2-core x86-64 VM, no GPU, shared with other training jobs while measured; "
-        "onnxruntime 1 thread.",
+        (f"Command: `{r['command']}` (held-out generated parts: {r['test_parts']} test parts rendered with 2 "
+         "fonts not used in training). Machine: 2-core x86-64 VM, no GPU, shared with other training jobs while "
+         "measured; onnxruntime 1 thread."),
         "",
-        "Modalities are switched off through the model's `present` input (one model trained with modality "
-        "dropout). The main columns use the OCR and speech events SIMULATED by tools/fusion/simulate.py; "
-        "the last column feeds the same parts' OCR events from the real edge.ocr model "
-        "(tools/fusion/real_events.py; speech still simulated, no speech model was available). "
-        "`classic` = HOG+LBP features of the crop + logistic regression.",
+        ("Modalities are switched off through the model's `present` input (one model trained with modality "
+         "dropout). The main columns use the OCR and speech events SIMULATED by tools/fusion/simulate.py; last "
+         f"column: {r.get('real_ocr_test', {}).get('note', 'not measured')} "
+         "(tools/fusion/real_events.py). `classic` = HOG+LBP features of the crop + logistic regression."),
         "",
         *rows,
         "",
@@ -378,13 +376,13 @@ def markdown(r: dict) -> str:
         "",
         *crow,
         "",
-        f"- INT8 vs FP32: macro-F1 {i8['macro_f1_all_int8']:.3f} vs {i8['macro_f1_all_fp32']:.3f}; "
-        f"files {i8['bytes_int8'] / 1e3:.0f} KB vs {i8['bytes_fp32'] / 1e3:.0f} KB.",
-        f"- Fusion per part (features from crop/OCR/speech + INT8 model), {r['fusion_latency_ms']['parts']} parts: "
-        f"p50 {r['fusion_latency_ms']['p50']:.2f} ms, p90 {r['fusion_latency_ms']['p90']:.2f} ms.",
-        f"- Whole pipeline per part on the demo video ({p['parts']} parts, {p['frames']} frames; "
-        f"{', '.join(p['includes'])}; not included: {', '.join(p['excluded']) or 'nothing'}): "
-        f"p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms, {p['parts_per_s']} parts/s on one thread.",
+        (f"- INT8 vs FP32: macro-F1 {i8['macro_f1_all_int8']:.3f} vs {i8['macro_f1_all_fp32']:.3f}; "
+         f"files {i8['bytes_int8'] / 1e3:.0f} KB vs {i8['bytes_fp32'] / 1e3:.0f} KB."),
+        (f"- Fusion per part (features from crop/OCR/speech + INT8 model), {r['fusion_latency_ms']['parts']} "
+         f"parts: p50 {r['fusion_latency_ms']['p50']:.2f} ms, p90 {r['fusion_latency_ms']['p90']:.2f} ms."),
+        (f"- Whole pipeline per part on the demo video ({p['parts']} parts, {p['frames']} frames; "
+         f"{', '.join(p['includes'])}; not included: {', '.join(p['excluded']) or 'nothing'}): "
+         f"p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms, {p['parts_per_s']} parts/s on one thread."),
     ]
     rm = r.get("real_models") or {}
     if rm.get("parts"):

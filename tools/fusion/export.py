@@ -20,12 +20,12 @@ import onnx
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset as ds  # noqa: E402
-from model import INPUT_NAMES, FusionNet, example_inputs  # noqa: E402
+import dataset as ds
+from model import INPUT_NAMES, FusionNet, example_inputs
 
-from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.fusion.features import CHARSET, IMAGE_SIZE, MAX_CHARS, TEXT_DIM, VOCABULARY  # noqa: E402
-from edge.runtime import ModelSession, sha256_of, update_manifest_entry  # noqa: E402
+from edge.fusion.codes import CLASSES
+from edge.fusion.features import CHARSET, IMAGE_SIZE, MAX_CHARS, TEXT_DIM, VOCABULARY
+from edge.runtime import ModelSession, sha256_of, update_manifest_entry
 
 VERSION = "1.1.0"
 RECIPE = {

@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from render import available_fonts, random_spec, render_scene  # noqa: E402
-from simulate import operator_words, simulate_ocr, simulate_speech  # noqa: E402
+from render import available_fonts, random_spec, render_scene
+from simulate import operator_words, simulate_ocr, simulate_speech
 
-from edge.fusion.features import IMAGE_SIZE  # noqa: E402
-from edge.vision.parts import crop_part, find_part  # noqa: E402
+from edge.fusion.features import IMAGE_SIZE
+from edge.vision.parts import crop_part, find_part
 
 HELD_OUT_FONTS = ("croscore/Cousine-Bold.ttf", "freefont/FreeSansBold.ttf")
 

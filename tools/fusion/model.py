@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.fusion.features import CHARSET, CLASSIC_DIM, MAX_CHARS, SPEECH_DIM, TEXT_DIM  # noqa: E402
+from edge.fusion.codes import CLASSES
+from edge.fusion.features import CHARSET, CLASSIC_DIM, MAX_CHARS, SPEECH_DIM, TEXT_DIM
 
 INPUT_NAMES = ("image", "classic", "text", "chars", "char_conf", "speech", "present")
 

@@ -17,12 +17,12 @@ import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset as ds  # noqa: E402
-from export import REPO, file_entry  # noqa: E402
-from metrics import macro_f1  # noqa: E402
+import dataset as ds
+from export import REPO, file_entry
+from metrics import macro_f1
 
-from edge.fusion.codes import CLASSES  # noqa: E402
-from edge.runtime import ModelSession, update_manifest_entry  # noqa: E402
+from edge.fusion.codes import CLASSES
+from edge.runtime import ModelSession, update_manifest_entry
 
 MAX_BYTES = 1_000_000
 

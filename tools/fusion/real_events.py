@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from evaluate import operator_audio, real_ocr, real_speech  # noqa: E402
-from make_data import render_sample  # noqa: E402
+from evaluate import operator_audio, real_ocr, real_speech
+from make_data import render_sample
 
-from edge.runtime import load_manifest  # noqa: E402
+from edge.runtime import load_manifest
 
 _WORKER: dict = {}
 

@@ -341,7 +341,7 @@ def apply_light(frame: np.ndarray, rng: np.random.Generator, strength: float = 1
     out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(1.0 + strength * rng.uniform(0, 5))
     out = np.clip(out, 0, 255).astype(np.uint8)
     if strength > 0 and rng.random() < 0.5:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(45, 90))])
+        _, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(45, 90))])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     return out
 

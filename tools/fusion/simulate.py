@@ -9,7 +9,6 @@ and a small keyword model, not measurements; they are recorded in the manifest r
 from __future__ import annotations
 
 import numpy as np
-
 from render import LABEL_BOX, PartSpec
 
 from edge.fusion.features import VOCABULARY

@@ -23,11 +23,11 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset as ds  # noqa: E402
-from metrics import accuracy, macro_f1  # noqa: E402
-from model import FusionNet  # noqa: E402
+import dataset as ds
+from metrics import accuracy, macro_f1
+from model import FusionNet
 
-from edge.fusion.codes import CLASSES  # noqa: E402
+from edge.fusion.codes import CLASSES
 
 # modality dropout: (probability, present mask) drawn per training sample; the rest keep what they have
 DROPOUT_PATTERNS = (
@@ -56,7 +56,7 @@ def load_splits(folders: list[Path], seed: int) -> tuple[ds.Arrays, ds.Arrays]:
             continue
         data = ds.load(folder)
         order = np.random.default_rng(seed).permutation(len(data))
-        n_val = max(1, int(round(0.15 * len(data)))) if len(data) > 1 else 0
+        n_val = max(1, round(0.15 * len(data))) if len(data) > 1 else 0
         val.append(data.subset(order[:n_val]))
         train.append(data.subset(order[n_val:]))
     train_all = concat(train)
