@@ -88,3 +88,14 @@ def test_interval_trigger_cuts_fixed_windows():
     visits = [v for f in frames for v in trigger.update(f)]
     assert len(visits) == 2
     assert visits[-1].best_box is not None
+
+
+def test_a_part_present_at_start_leaves_one_ghost_that_is_absorbed():
+    bg = _belt()
+    start = _with_part(bg, (160, 120), 0.0)
+    frames = [Frame("cam", i, i * 0.1, i * 0.1, start) for i in range(5)]  # learned WITH the part
+    frames += [Frame("cam", 5 + i, 0.5 + i * 0.1, 0.5 + i * 0.1, bg) for i in range(80)]  # then it is taken away
+    trigger = PartTrigger(background_frames=5, absorb_after_s=3.0)
+    visits = [v for f in frames for v in trigger.update(f)]
+    assert len(visits) == 1  # the "hole" once, then it is part of the background
+    assert trigger.current is None and find_part(bg, trigger.background.background()) is None

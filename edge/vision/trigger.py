@@ -49,12 +49,15 @@ class PartTrigger:
         settle_frames: int = 2,
         gone_frames: int = 2,
         max_width: int = 320,
+        absorb_after_s: float = 60.0,
     ) -> None:
         self.threshold = threshold
         self.min_area = min_area
         self.settle_frames = settle_frames
         self.gone_frames = gone_frames
         self.max_width = max_width
+        self.absorb_after_s = absorb_after_s
+        self._last_small: np.ndarray | None = None
         self.background = BackgroundModel(background_frames, threshold=threshold)
         self.current: PartVisit | None = None
         self._still = 0
@@ -72,6 +75,7 @@ class PartTrigger:
 
     def _look(self, frame: Frame) -> _Seen:
         small, scale = self._small(frame.image)
+        self._last_small = small
         if not self.background.ready:
             self.background.update(small)
             return _Seen(None, 0.0)
@@ -105,6 +109,13 @@ class PartTrigger:
                 self._missing = 0
             return ended
         visit = self.current
+        if frame.t_mono - visit.t_arrive > self.absorb_after_s and self._last_small is not None:
+            # Nothing stands still this long on a belt: it is part of the scene now (a part that was there when
+            # the background was learned leaves a "hole" that looks like a part). Report it once, relearn.
+            self.background.image = self._last_small.astype(np.float32)
+            visit.t_leave, visit.last_frame_id = frame.t_mono, frame.frame_id
+            self.current, self._still = None, 0
+            return [visit]
         if inside:
             self._missing = 0
             visit.frame_ids.add(frame.frame_id)
