@@ -37,12 +37,14 @@ HORIZON_S = 30.0  # OCR/speech events older than this that matched no part are f
 
 
 def choose_ocr(events: list[Event]) -> dict | None:
-    """The OCR result to trust for a part: a voted one if any, else the read with most lines, then confidence."""
+    """The OCR result to trust for a part: a voted one if any, else the read with most lines, then most
+    characters (a part half in view reads short), then confidence."""
     if not events:
         return None
     voted = [e for e in events if e.data.get("voted")]
     pool = voted or events
-    best = max(pool, key=lambda e: (len(e.data.get("lines") or []), float(e.data.get("confidence") or 0.0), e.t_mono))
+    best = max(pool, key=lambda e: (len(e.data.get("lines") or []), len(str(e.data.get("text") or "")),
+                                    float(e.data.get("confidence") or 0.0), e.t_mono))
     return dict(best.data)
 
 

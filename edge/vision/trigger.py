@@ -62,6 +62,7 @@ class PartTrigger:
         self.current: PartVisit | None = None
         self._still = 0
         self._missing = 0
+        self._approach: list[int] = []
         self._previous_center: tuple[float, float] | None = None
         self._count = 0
 
@@ -102,9 +103,12 @@ class PartTrigger:
         if self.current is None:
             still = inside and seen.motion < 3.0
             self._still = self._still + 1 if still else 0
+            # frames with the whole part in view while it slows down also belong to it (OCR may have read them)
+            self._approach = self._approach + [frame.frame_id] if inside else []
             if self._still >= self.settle_frames:
                 self.current = PartVisit(self._count, frame.t_mono, frame.frame_id, frame, seen.box, seen.motion)
-                self.current.frame_ids.add(frame.frame_id)
+                self.current.frame_ids.update(self._approach)
+                self._approach = []
                 self._count += 1
                 self._missing = 0
             return ended
