@@ -74,7 +74,7 @@ class StageWorker:
             log.exception("stage %s failed on a %s item", self.name, getattr(item, "kind", "?"))
             self.metrics.errors.labels(self.name).inc()
         seconds = time.perf_counter() - start
-        self.stats.end(seconds, ok)
+        self.stats.end(seconds, ok, len(events))
         self.metrics.latency.labels(self.name).observe(seconds)
         self.metrics.processed.labels(self.name).inc()
         self.metrics.queue_depth.labels(self.name).set(len(self.inbox))

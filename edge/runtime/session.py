@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 from edge.errors import ModelError
@@ -57,7 +56,10 @@ def resolve_providers(wanted: Sequence[str]) -> list[str]:
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """metadata_props of an ONNX file, without loading the weights into a session."""
+    """metadata_props of an ONNX file (tools use this; the runtime reads them from its session and never
+    imports the onnx package, which would cost ~16 MB of resident memory on a Raspberry Pi)."""
+    import onnx
+
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError, OSError, ...: all mean "not a usable model"
@@ -79,12 +81,8 @@ class ModelSession:
     ) -> None:
         self.path = Path(path)
         self.name = name or self.path.stem
-        self.metadata = read_metadata(self.path)
-        missing = [key for key in required_metadata if key not in self.metadata]
-        if missing:
-            raise ModelError(
-                f"{self.path} lacks metadata {', '.join(missing)}; re-export it with the tools/ export script"
-            )
+        if not self.path.is_file():
+            raise ModelError(f"model file {self.path} does not exist")
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1
@@ -93,7 +91,16 @@ class ModelSession:
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=wanted)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelError(f"onnxruntime cannot load {self.path}: {str(exc).splitlines()[0][:300]}") from exc
+            raise ModelError(
+                f"{self.path} is not a loadable ONNX model ({str(exc).splitlines()[0][:200]}); "
+                "the file is truncated or corrupt: copy it again"
+            ) from exc
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        missing = [key for key in required_metadata if key not in self.metadata]
+        if missing:
+            raise ModelError(
+                f"{self.path} lacks metadata {', '.join(missing)}; re-export it with the tools/ export script"
+            )
         self.provider = self.session.get_providers()[0]
         if self.provider != wanted[0]:
             log.warning("%s: asked for %s, running on %s", self.name, wanted[0], self.provider)
