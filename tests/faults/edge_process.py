@@ -53,7 +53,7 @@ class EdgeProcess:
     """`edge run` (through tests/faults/harness.py) in a subprocess, with its log in a file."""
 
     def __init__(self, tmp: Path, mqtt_url: str | None = None, http: bool = False, extra_env: dict | None = None,
-                 state_dir: Path | None = None, fps: float = 25.0) -> None:
+                 state_dir: Path | None = None, fps: float = 25.0, camera: dict | None = None) -> None:
         self.tmp = tmp
         self.state = state_dir or tmp / "state"
         self.ledger = tmp / "ledger.txt"
@@ -65,7 +65,8 @@ class EdgeProcess:
         config = {
             "device_id": "faultbox",
             "state_dir": str(self.state),
-            "camera": {"source": str(tmp / "frames"), "fps": fps, "realtime": True, "loop": True, "queue_size": 50},
+            "camera": camera or {"source": str(tmp / "frames"), "fps": fps, "realtime": True, "loop": True,
+                                 "queue_size": 50},
             "microphone": {"enabled": False},
             "models": {"dir": str(self.models)},
             "sinks": {
@@ -146,3 +147,67 @@ def integrity(path: Path) -> str:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         db.close()
+
+
+class MjpegCamera:
+    """A network camera on loopback: an HTTP MJPEG stream that can vanish (sockets closed) and come back."""
+
+    def __init__(self, fps: float = 25.0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        image = np.random.default_rng(2).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+        self.jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+        self.fps = fps
+        self.port: int | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._connections: set = set()
+        self._lock = threading.Lock()
+        camera = self
+
+        class Stream(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                with camera._lock:
+                    camera._connections.add(self.connection)
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(camera.jpeg)
+                try:
+                    while True:
+                        self.wfile.write(part + camera.jpeg + b"\r\n")
+                        time.sleep(1 / camera.fps)
+                except OSError:
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._handler = Stream
+        self._server_class = ThreadingHTTPServer
+        self._threading = threading
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/stream.mjpg"
+
+    def start(self) -> "MjpegCamera":
+        self._server = self._server_class(("127.0.0.1", self.port or 0), self._handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """The camera vanishes: no new connections, and the open stream is cut."""
+        import socket as socket_module
+
+        self._server.shutdown()
+        self._server.server_close()
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket_module.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._connections.clear()

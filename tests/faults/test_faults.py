@@ -11,10 +11,11 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
-from edge_process import integrity, write_tick_model
+from edge_process import MjpegCamera, integrity, write_tick_model
 from mosquitto import Broker, Subscriber
 
 EVENTS_TOPIC = "edge/faultbox/events"
@@ -197,3 +198,36 @@ def test_hung_stage_stops_the_watchdog_pings(tmp_path, edge_process):
     edge.wait_for(lambda: any("WATCHDOG" in m and t > stalled_at for t, m in notify.poll()), 10, "pings to resume")
     assert edge.stop() == 0
     assert any("STOPPING" in m for _, m in notify.poll())
+
+
+def _health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_network_camera_vanishes_and_returns(tmp_path, edge_process):
+    camera = MjpegCamera().start()
+    try:
+        edge = edge_process(http=True, camera={
+            "source": camera.url, "id": "ipcam", "stall_timeout_s": 1.0, "reconnect_initial_s": 0.2,
+            "reconnect_max_s": 1.0, "queue_size": 50,
+        }).start()
+        port = edge.http_port()
+        edge.wait_events(10)
+        assert _health(port)[0] == 200
+        camera.stop()  # unplugged / network gone
+        edge.wait_for(lambda: _health(port)[0] == 503, 15, "/healthz to report the lost camera")
+        status, health = _health(port)
+        assert health["sources"] and "ipcam" in json.dumps(health["reasons"])
+        assert edge.proc.poll() is None  # no crash, it keeps trying
+        camera.start()  # back on the same address
+        edge.wait_events(10, timeout=30)  # reconnected: frames and events flow again
+        edge.wait_for(lambda: _health(port)[0] == 200, 15, "/healthz to recover")
+        assert edge.stop() == 0
+        assert sorted(edge.produced()) == edge.stored_ids()
+        assert "reconnect" in edge.log.lower()
+    finally:
+        camera.stop()
