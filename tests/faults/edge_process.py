@@ -166,7 +166,7 @@ class MjpegCamera:
         camera = self
 
         class Stream(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with camera._lock:
                     camera._connections.add(self.connection)
                 self.send_response(200)
@@ -191,7 +191,7 @@ class MjpegCamera:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/stream.mjpg"
 
-    def start(self) -> "MjpegCamera":
+    def start(self) -> MjpegCamera:
         self._server = self._server_class(("127.0.0.1", self.port or 0), self._handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]

@@ -220,7 +220,7 @@ def test_network_camera_vanishes_and_returns(tmp_path, edge_process):
         assert _health(port)[0] == 200
         camera.stop()  # unplugged / network gone
         edge.wait_for(lambda: _health(port)[0] == 503, 15, "/healthz to report the lost camera")
-        status, health = _health(port)
+        health = _health(port)[1]
         assert health["sources"] and "ipcam" in json.dumps(health["reasons"])
         assert edge.proc.poll() is None  # no crash, it keeps trying
         camera.start()  # back on the same address
