@@ -79,7 +79,7 @@ def test_pattern_and_json_output():
 def test_full_image_lines_joined_top_to_bottom():
     code, out, _ = call(str(FIXTURES / "label_two_lines.png"))
     assert code == 0
-    path, text, confidence = out.rstrip("\n").split("\t")
+    _path, text, _confidence = out.rstrip("\n").split("\t")
     assert text.split(" ")[0] == "LOT" and "EXP" in text
     assert text.index("LOT") < text.index("EXP")
 

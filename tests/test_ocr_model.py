@@ -38,7 +38,7 @@ def test_int8_passes_the_golden_acceptance_check(manifest):
 
 
 def test_acceptance_refuses_when_int8_is_worse(manifest, monkeypatch):
-    import edge.ocr.acceptance as acceptance
+    from edge.ocr import acceptance
 
     real_cer = acceptance._cer
     def worse_int8(recognizer, images, labels):
@@ -51,8 +51,9 @@ def test_acceptance_refuses_when_int8_is_worse(manifest, monkeypatch):
 
 
 def test_constrained_decoding_on_the_model(manifest):
-    import cv2
     from pathlib import Path
+
+    import cv2
 
     image = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr" / "line_serial.png"))
     recognizer = Recognizer.from_manifest(manifest, "int8", providers=["cpu"])

@@ -88,7 +88,7 @@ def beam_search(logp: np.ndarray, charset: str, beam: int = 8, allowed: str | No
         candidates = [k for k in ranked_classes if row[k] > prune] or ranked_classes[:1]
         nxt: dict[tuple[int, ...], list[float]] = {}
 
-        def add(prefix: tuple[int, ...], pb: float, pnb: float) -> None:
+        def add(prefix: tuple[int, ...], pb: float, pnb: float, nxt=nxt) -> None:
             cur = nxt.setdefault(prefix, [NEG_INF, NEG_INF])
             cur[0] = _logadd(cur[0], pb)
             cur[1] = _logadd(cur[1], pnb)

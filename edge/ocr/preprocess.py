@@ -5,7 +5,7 @@ The training tools call exactly these functions, so what the model saw in traini
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -52,7 +52,7 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
     h, w = gray.shape
     small_h = 96
     scale = small_h / h
-    small = cv2.resize(gray, (max(8, int(round(w * scale))), small_h), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(gray, (max(8, round(w * scale)), small_h), interpolation=cv2.INTER_AREA)
     sw = small.shape[1]
     best: tuple[float, int, int] | None = None
     _, binary = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -60,7 +60,7 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
         stats = _components(polarity)
         if len(stats) == 0:
             continue
-        x, y, cw, ch, area = stats.T
+        _x, y, cw, ch, area = stats.T
         fill = area / np.maximum(cw * ch, 1)
         keep = (ch >= 0.22 * small_h) & (ch <= 0.92 * small_h) & (cw <= 0.35 * sw) & (cw >= 2) & (fill > 0.12)
         keep &= (y > 0) | (ch < 0.8 * small_h)
@@ -81,7 +81,7 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
     _, y0, y1 = best
     pad = int(0.18 * (y1 - y0)) + 1
     y0, y1 = max(0, y0 - pad), min(small_h, y1 + pad)
-    return int(y0 / scale), max(int(y0 / scale) + 1, int(round(y1 / scale)))
+    return int(y0 / scale), max(int(y0 / scale) + 1, round(y1 / scale))
 
 
 def crop_dominant_line(gray: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def normalize_line(image: np.ndarray, crop_band: bool = True) -> np.ndarray:
     if crop_band:
         gray = crop_dominant_line(gray)
         h, w = gray.shape
-    width = int(round(w * INPUT_HEIGHT / h))
+    width = round(w * INPUT_HEIGHT / h)
     width = min(MAX_WIDTH, max(MIN_WIDTH, width))
     width = (width + WIDTH_MULTIPLE - 1) // WIDTH_MULTIPLE * WIDTH_MULTIPLE
     interp = cv2.INTER_AREA if h > INPUT_HEIGHT else cv2.INTER_LINEAR

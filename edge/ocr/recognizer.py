@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class Recognizer:
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, precision: str = "int8", providers: Sequence[str] = ("auto",),
-                      threads: int = 1, beam: int = 8) -> "Recognizer":
+                      threads: int = 1, beam: int = 8) -> Recognizer:
         session = ModelSession.from_manifest(manifest, MODEL_NAME, precision, providers=providers, threads=threads,
                                              required_metadata=REQUIRED_METADATA)
         return cls(session, beam=beam)

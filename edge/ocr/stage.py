@@ -9,7 +9,7 @@ Event data (the fusion helper consumes exactly this):
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import cv2
 import numpy as np

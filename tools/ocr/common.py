@@ -10,12 +10,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edge.ocr import decode  # noqa: E402
-from edge.ocr.preprocess import WIDTH_MULTIPLE, normalize_line, to_tensor  # noqa: E402
-from edge.ocr.recognizer import REQUIRED_METADATA, Recognizer  # noqa: E402
-from edge.runtime import ModelSession  # noqa: E402
-from metrics import cer_and_accuracy  # noqa: E402
-import realdata  # noqa: E402
+import realdata
+from metrics import cer_and_accuracy
+
+from edge.ocr import decode
+from edge.ocr.preprocess import WIDTH_MULTIPLE, normalize_line, to_tensor
+from edge.ocr.recognizer import REQUIRED_METADATA, Recognizer
+from edge.runtime import ModelSession
 
 
 def open_recognizer(path: Path, threads: int = 1) -> Recognizer:

@@ -28,8 +28,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's OpenMP
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import realdata  # noqa: E402
-from metrics import cer_and_accuracy  # noqa: E402
+import realdata
+from metrics import cer_and_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("ours-int8", "ours-fp32", "tesseract-inproc", "tesseract-cli", "rapidocr-rec")
@@ -68,6 +68,7 @@ def make_engine(name: str):
     """A callable image(BGR) -> text, plus the model size in bytes (0 if not a single file)."""
     if name.startswith("ours"):
         from common import open_recognizer
+
         from edge.ocr import decode
         from edge.ocr.preprocess import WIDTH_MULTIPLE, normalize_line, to_tensor
 
@@ -99,7 +100,7 @@ def make_engine(name: str):
                 path = str(tmp / "line.png")
                 cv2.imwrite(path, image)
             result = subprocess.run(["tesseract", path, "stdout", "--psm", "7", "-l", "eng"], capture_output=True,
-                                    text=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+                                    text=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)
             return result.stdout.strip()
 
         return tess_cli, Path(TESSDATA, "eng.traineddata").stat().st_size
@@ -169,7 +170,8 @@ def edge_ocr_rss(paths: list[str], precision: str) -> tuple[float, float]:
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, time.perf_counter() - t, "
              "p.returncode); sys.stderr.write(p.stderr[-2000:])")
     proc = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "edge.ocr.cli", "--crop",
-                           "--precision", precision, *paths], cwd=ROOT, capture_output=True, text=True)
+                           "--precision", precision, *paths], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
     mb, wall, code = proc.stdout.split()
     if code != "0":
         print(f"edge ocr exited {code}: {proc.stderr}", file=sys.stderr)
@@ -195,7 +197,45 @@ def markdown(results: list[dict], command: str, rss: dict) -> str:
         lines.append(f"`edge ocr --crop --precision {precision}` over the real lines: peak RSS {mb:.0f} MB, "
                      f"wall {wall:.1f} s (includes start-up).")
     lines.append(f"Command: `{command}`")
+    lines += [""] + targets(scored, {r["engine"]: r for r in results}, rss)
     return "\n".join(lines)
+
+
+def targets(scored: dict, results: dict, rss: dict) -> list[str]:
+    """The issue's targets, each with the measured values and met / missed."""
+    out = []
+
+    def say(ok: bool, text: str) -> None:
+        out.append(f"- {'met' if ok else 'MISSED'}: {text}")
+
+    ours, fp32 = scored.get("ours-int8"), scored.get("ours-fp32")
+    tess, rapid = scored.get("tesseract-inproc"), scored.get("rapidocr-rec")
+    if not ours:
+        return out
+    folders = [f for f in ours if "latency" not in f and f != "synthetic"]
+    if tess:
+        for f in folders:
+            say(ours[f][0] < tess[f][0], f"INT8 CER below in-process Tesseract on {f}: "
+                f"{ours[f][0] * 100:.1f}% vs {tess[f][0] * 100:.1f}%")
+        lat_o, lat_t = ours["real latency"][0], tess["real latency"][0]
+        say(lat_o <= lat_t / 5, f"INT8 p50 latency <= 1/5 of in-process Tesseract: {lat_o:.2f} ms vs {lat_t:.2f} ms "
+            f"(1/{lat_t / lat_o:.1f})")
+    if rapid:
+        c_o, c_r = ours["real pooled"][0], rapid["real pooled"][0]
+        say(c_o <= 2 * c_r, f"INT8 pooled CER within 2x of RapidOCR: {c_o * 100:.1f}% vs {c_r * 100:.1f}% "
+            f"({c_o / c_r:.2f}x)")
+        lat_o, lat_r = ours["real latency"][0], rapid["real latency"][0]
+        say(lat_o < lat_r, f"INT8 p50 latency below RapidOCR's recognizer: {lat_o:.2f} ms vs {lat_r:.2f} ms")
+    if fp32:
+        speed = fp32["real latency"][0] / ours["real latency"][0]
+        say(speed >= 1.5, f"INT8 at least 1.5x faster than FP32 (p50): {speed:.2f}x")
+        delta = (ours["real pooled"][0] - fp32["real pooled"][0]) * 100
+        say(abs(delta) <= 0.5, f"INT8 pooled CER within 0.5 points of FP32: {delta:+.2f} points")
+    size = results["ours-int8"]["model_bytes"]
+    say(size <= 3_000_000, f"INT8 file <= 3 MB: {size / 1e6:.2f} MB")
+    if "int8" in rss:
+        say(rss["int8"][0] <= 150, f"peak RSS of `edge ocr` <= 150 MB: {rss['int8'][0]:.0f} MB")
+    return out
 
 
 def main() -> int:
@@ -220,7 +260,7 @@ def main() -> int:
             "--synthetic", str(args.synthetic), "--limit", str(args.limit)]
     for name in args.engines:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(base + ["--child", name], capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run(base + ["--child", name], capture_output=True, text=True, cwd=ROOT, check=False)
         if proc.returncode != 0:
             print(f"{name} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue

@@ -19,11 +19,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edge.ocr.charset import CHARSET  # noqa: E402
-from edge.ocr.preprocess import INPUT_HEIGHT, WIDTH_MULTIPLE, normalize_line, to_tensor  # noqa: E402
-from edge.runtime import sha256_of, update_manifest_entry  # noqa: E402
-from model import CRNN, count_parameters  # noqa: E402
-import realdata  # noqa: E402
+import realdata
+from model import CRNN, count_parameters
+
+from edge.ocr.charset import CHARSET
+from edge.ocr.preprocess import INPUT_HEIGHT, WIDTH_MULTIPLE, normalize_line, to_tensor
+from edge.runtime import sha256_of, update_manifest_entry
 
 MODEL_NAME = "ocr-crnn"
 RECIPE = {
@@ -39,8 +40,8 @@ RECIPE = {
         "python tools/ocr/make_data.py --split train --count 80000 --seed 11 --out work/ocr/data/train_a.npz",
         "python tools/ocr/make_data.py --split train --count 80000 --seed 12 --out work/ocr/data/train_b.npz",
         "python tools/ocr/make_data.py --split heldout --count 2000 --seed 99 --out work/ocr/data/heldout.npz",
-        "python tools/ocr/train.py --data work/ocr/data/train_a.npz work/ocr/data/train_b.npz "
-        "--heldout work/ocr/data/heldout.npz --real-train 8 --budget-min 50 --out work/ocr/run1",
+        ("python tools/ocr/train.py --data work/ocr/data/train_a.npz work/ocr/data/train_b.npz "
+        "--heldout work/ocr/data/heldout.npz --real-train 8 --budget-min 50 --out work/ocr/run1"),
         "python tools/ocr/export.py --checkpoint work/ocr/run1/final.pt --out models/ocr-crnn-fp32.onnx",
         "python tools/ocr/quantize.py --fp32 models/ocr-crnn-fp32.onnx --out models/ocr-crnn-int8.onnx",
         "python tools/ocr/make_golden.py --out models/ocr-golden --count 30 --seed 7",

@@ -11,7 +11,6 @@ training ("held-out") so the synthetic test measures generalisation to unseen fo
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import string
 import sys
@@ -23,8 +22,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from edge.ocr.charset import CHARSET  # noqa: E402
-from edge.ocr.preprocess import normalize_line  # noqa: E402
+from edge.ocr.charset import CHARSET
+from edge.ocr.preprocess import normalize_line
 
 FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype")
 # Symbol, script and math fonts cannot draw our charset legibly.
@@ -39,7 +38,7 @@ inspection pass fail station operator check label product code number order ship
 jalan taman city state phone fax email thank you please come again welcome store market trading enterprise
 company limited sdn bhd bakery hardware food drink coffee rice chicken water bottle paper box bag steel
 plastic valve pump motor filter sensor cable battery output input warning danger caution high low open close
-alpha beta delta gamma north south east west service center unit floor block level lane avenue plaza""".split()
+alpha beta delta gamma north south east west service center unit floor block level lane avenue plaza""".split()  # noqa: SIM905 (a readable word list)
 UNITS = ("kg", "g", "mg", "V", "A", "mA", "W", "kW", "Hz", "kPa", "bar", "psi", "C", "mm", "cm", "m", "L",
          "ml", "%", "rpm", "h", "s", "pcs", "KG", "KWH", "kWh")
 STATES = ("ALASKA", "Connecticut", "IDAHO", "Massachusetts", "NEW JERSEY", "Oregon", "VIRGINIA", "Texas",
@@ -203,7 +202,7 @@ def render_seven_segment(text: str, font_path: Path, size: int, fg: int, bg: int
     ghost_char = "8" if "DSEG7" in font_path.name else "~"
     ghost = "".join(ghost_char if c not in " .:" else c for c in text)
     f = font(font_path, size)
-    x0, y0, x1, y1 = f.getbbox(ghost + text)
+    _x0, y0, _x1, y1 = f.getbbox(ghost + text)
     width = int(max(f.getlength(ghost), f.getlength(text))) + 8
     canvas = Image.new("L", (width, y1 - min(y0, 0) + 6), bg)
     draw = ImageDraw.Draw(canvas)
@@ -250,7 +249,7 @@ def render_plate(text: str, fonts: dict[str, list[Path]], rng: random.Random) ->
     if tw > w * 0.92:
         big = font(big.path, max(12, int(big.size * w * 0.9 / tw)))
         tw = big.getlength(shown)
-    bx0, by0, bx1, by1 = big.getbbox(shown)
+    _bx0, by0, _bx1, by1 = big.getbbox(shown)
     top = (h - (by1 - by0)) // 2 - by0 + rng.randint(-4, 6)
     draw.text(((w - tw) / 2, top), shown, font=big, fill=fg)
     small = font(rng.choice(fonts["text"]), int(h * rng.uniform(0.1, 0.17)))
@@ -342,7 +341,7 @@ def degrade(img: np.ndarray, rng: random.Random, bg: int) -> np.ndarray:
         small = cv2.resize(out, (max(4, int(w * f)), max(4, int(h * f))), interpolation=cv2.INTER_AREA)
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.4:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(15, 70)])
+        _ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(15, 70)])
         out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     return out
 
@@ -390,7 +389,7 @@ def generate(split: str, count: int, seed: int) -> tuple[list[np.ndarray], list[
             raw, text = make_sample(rng, fonts, split == "heldout")
             images.append(normalize_line(raw))
             labels.append(text)
-        except Exception as exc:  # a font lacking a glyph size etc.: skip the sample, keep going
+        except Exception as exc:  # noqa: BLE001 (a font lacking a glyph etc.: skip the sample, keep going)
             print(f"skip: {exc}", file=sys.stderr)
         if len(images) % 2000 == 0 and images:
             print(f"{split}: {len(images)}/{count} ({time.time() - start:.0f}s)", flush=True)

@@ -18,8 +18,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_data import make_sample, split_fonts  # noqa: E402
-from edge.runtime import update_manifest_entry  # noqa: E402
+from make_data import make_sample, split_fonts
+
+from edge.runtime import update_manifest_entry
 
 
 def main() -> int:
@@ -64,7 +65,7 @@ def make_fixtures(out: Path) -> None:
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 30)
     lines = {"line_lot.png": "LOT 4821A", "line_exp.png": "EXP 12/2027", "line_serial.png": "SN AB123456"}
     for name, text in lines.items():
-        x0, y0, x1, y1 = font.getbbox(text)
+        _x0, _y0, x1, y1 = font.getbbox(text)
         image = Image.new("L", (x1 + 16, y1 + 12), 235)
         ImageDraw.Draw(image).text((8, 6), text, font=font, fill=25)
         cv2.imwrite(str(out / name), cv2.GaussianBlur(np.asarray(image), (3, 3), 0.6))

@@ -34,13 +34,13 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import open_recognizer, read_one_by_one, score_real  # noqa: E402
-from edge.ocr.preprocess import normalize_line, to_tensor  # noqa: E402
-from edge.runtime import read_metadata, sha256_of, update_manifest_entry  # noqa: E402
-from export import set_metadata  # noqa: E402
-from make_data import load  # noqa: E402
-import realdata  # noqa: E402
+import realdata
+from common import open_recognizer, read_one_by_one, score_real
+from export import set_metadata
+from make_data import load
 
+from edge.ocr.preprocess import normalize_line, to_tensor
+from edge.runtime import read_metadata, sha256_of, update_manifest_entry
 
 CALIBRATION_WIDTH = 256
 

@@ -22,12 +22,15 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edge.ocr.charset import CHARSET  # noqa: E402
-from edge.ocr.preprocess import normalize_line, to_tensor  # noqa: E402
-from make_data import load  # noqa: E402
-from metrics import cer_and_accuracy  # noqa: E402
-from model import CRNN, count_parameters  # noqa: E402
-import realdata  # noqa: E402
+import itertools
+
+import realdata
+from make_data import load
+from metrics import cer_and_accuracy
+from model import CRNN, count_parameters
+
+from edge.ocr.charset import CHARSET
+from edge.ocr.preprocess import normalize_line, to_tensor
 
 INDEX = {c: i + 1 for i, c in enumerate(CHARSET)}
 MAX_PIXELS_PER_BATCH = 32 * 200 * 48  # batch of ~48 typical lines; long lines make smaller batches
@@ -52,7 +55,7 @@ def greedy(logits: torch.Tensor, widths: list[int]) -> list[str]:
 
 def ctc_steps_needed(target: list[int]) -> int:
     """CTC needs one frame per label plus a blank between equal neighbours."""
-    return len(target) + sum(a == b for a, b in zip(target, target[1:]))
+    return len(target) + sum(a == b for a, b in itertools.pairwise(target))
 
 
 def make_batches(widths: np.ndarray, rng: random.Random) -> list[list[int]]:
