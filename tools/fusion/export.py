@@ -46,7 +46,7 @@ RECIPE = {
              "--epochs 14 (10,000 parts with simulated OCR + 4,000 with real OCR; 1 CPU thread, AdamW, cosine LR, "
              "label smoothing 0.05, modality dropout)",
     "export": "python tools/fusion/export.py --checkpoint work/fusion/run2/best.pt --data work/fusion/data/val",
-    "quantize": "python tools/fusion/quantize.py --calibration work/fusion/data/val --check work/fusion/data/test",
+    "quantize": "python tools/fusion/quantize.py --calibration work/fusion/data_real/val --check work/fusion/data/test",
 }
 REPO = Path(__file__).resolve().parents[2]
 
