@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -117,6 +118,7 @@ class Application:
             from edge.sinks.mqtt import MqttSink
 
             self.mqtt = MqttSink(sinks.mqtt, cfg.device_id, cfg.state_path(sinks.mqtt.outbox_path, "outbox.db"))
+            self.mqtt.metrics_source = self._fleet_metrics
             built.append(self.mqtt)
         if sinks.console.enabled:
             built.append(ConsoleSink())
@@ -162,9 +164,11 @@ class Application:
         from edge.service import notify
         from edge.service.watchdog import Watchdog
 
-        if notify.watchdog_interval():
+        if os.environ.get("NOTIFY_SOCKET"):
+            # pings only when systemd set WatchdogSec=; otherwise it just keeps STATUS= current
             self.watchdog = Watchdog(self._watchdog_check, self.status_line)
             self.watchdog.start()
+        self._publish_model_info()
         notify.notify(ready=True, status=self.status_line())
 
     def request_stop(self, *_: Any) -> None:
@@ -186,7 +190,11 @@ class Application:
         try:
             self.start()
             deadline = time.monotonic() + max_seconds if max_seconds else None
+            next_refresh = 0.0
             while not self._stop.wait(0.1):
+                if time.monotonic() >= next_refresh:
+                    self.refresh_metrics()
+                    next_refresh = time.monotonic() + 1.0
                 if self._reload.is_set():
                     self._reload.clear()
                     self.reload()
@@ -202,8 +210,11 @@ class Application:
                 signal.signal(sig, handler)
         return 0
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop capture, finish queued work, write every event, close outputs."""
+    def shutdown(self, timeout: float = 20.0, sink_timeout: float = 15.0) -> None:
+        """Stop capture, finish queued work, write every event, close outputs.
+
+        Bounded by timeout + sink_timeout (35 s) so systemd's TimeoutStopSec=45 is never hit; sinks drain
+        in parallel, the event store first in line."""
         from edge.service import notify
 
         notify.notify(stopping=True)
@@ -217,7 +228,10 @@ class Application:
         if self.http:
             self.http.stop()
         for runner in self.runners:
-            runner.stop(timeout=10.0)
+            runner.begin_stop(sink_timeout)
+        for runner in self.runners:
+            runner.stop(sink_timeout)
+        self.refresh_metrics()
         if self.store:
             log.info("event store %s holds %d events", self.store.path, self.store.count())
 
@@ -256,7 +270,7 @@ class Application:
         for source in self.sources:
             name = getattr(source, "name", type(source).__name__)
             sources[name if name not in sources else f"{name}-{len(sources)}"] = source.status()
-        stages = self.pipeline.health()
+        stages = self.pipeline.health(self.stage_timeout_s())
         sinks = {r.name: r.status() for r in self.runners}
         healthy, reasons = self._assess(sources, stages, sinks)
         return {"healthy": healthy, "reasons": reasons, "sources": sources, "stages": stages, "sinks": sinks}
@@ -273,6 +287,36 @@ class Application:
             if name in ("sqlite",) and not status["healthy"]:
                 reasons.append(f"sink {name} failing: {status['last_error']}")
         return not reasons, reasons
+
+    def stage_timeout_s(self) -> float:
+        return self.config.runtime.stage_timeout_s
+
+    def refresh_metrics(self) -> None:
+        """Copy source and sink counters into the Prometheus gauges (stage metrics update as they happen)."""
+        m = self.metrics
+        for source in self.sources:
+            name, status = getattr(source, "name", type(source).__name__), source.status()
+            m.source_frames.labels(name).set(status.get("frames", status.get("chunks", 0)) or 0)
+            m.source_fps.labels(name).set(status.get("fps", 0.0) or 0.0)
+            m.source_reconnects.labels(name).set(status.get("reconnects", 0) or 0)
+        for runner in self.runners:
+            m.sink_backlog.labels(runner.name).set(len(runner.queue))
+            m.sink_failures.labels(runner.name).set(runner.failures)
+            m.sink_dropped.labels(runner.name).set(runner.queue.dropped)
+
+    def _publish_model_info(self) -> None:
+        from edge.runtime import resolve_providers
+
+        provider = resolve_providers(self.config.runtime.providers)[0]
+        for worker in self.pipeline.workers:
+            if worker.name in self.manifest.models:
+                version = str(self.manifest.models[worker.name].get("version", "?"))
+                self.metrics.model_info.labels(worker.name, version, self.config.runtime.precision, provider).set(1)
+
+    def _fleet_metrics(self) -> dict:
+        """What the MQTT sink publishes on <prefix>/<device>/metrics."""
+        health = self.health()
+        return {"status": self.status_line(), **{k: v for k, v in health.items() if k != "reasons"}}
 
     def _watchdog_check(self) -> tuple[bool, str]:
         health = self.health()

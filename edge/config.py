@@ -64,6 +64,7 @@ class RuntimeConfig(Strict):
     providers: list[Literal["auto", "tensorrt", "cuda", "cpu"]] = ["auto"]
     threads: int = Field(default=1, ge=1, le=64)
     precision: Literal["int8", "fp32"] = "int8"
+    stage_timeout_s: float = Field(default=30.0, gt=0)  # one item taking longer = stage hung (watchdog stops)
 
 
 class ModelsConfig(Strict):

@@ -149,3 +149,15 @@ def test_console_line_is_readable():
     ConsoleSink(out).write(Event("inspection", "cam0", {"verdict": "ok", "probabilities": {"ok": 0.97}, "codes": {"serial": "SN-1", "serial_ok": True}}))
     line = out.getvalue()
     assert "inspection" in line and "verdict=ok" in line and "serial='SN-1'" in line and "serial_ok" not in line
+
+
+def test_full_store_is_a_sink_error_that_says_so(tmp_path):
+    from edge.errors import SinkError
+
+    store = EventStore(tmp_path / "e.db")
+    store.db.execute("PRAGMA max_page_count = 8")  # SQLite reports this exactly like a full disk
+    with pytest.raises(SinkError, match="disk is full"):
+        for _ in range(200):
+            store.append(Event("ocr", "cam0", {"text": "x" * 2000}))
+    store.db.execute("PRAGMA max_page_count = 1000000")
+    store.append(ev())  # recovers once there is room again

@@ -72,9 +72,9 @@ class Pipeline:
             ok = worker.drain_and_stop(timeout) and ok
         return ok
 
-    def health(self) -> dict[str, dict]:
+    def health(self, hang_after_s: float = 30.0) -> dict[str, dict]:
         out = {}
         for worker in self.workers:
-            healthy, why = worker.health()
+            healthy, why = worker.health(hang_after_s)
             out[worker.name] = {"healthy": healthy, "detail": why, **worker.status()}
         return out

@@ -28,6 +28,7 @@ class SinkRunner:
         self.failures = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
+        self._give_up_at: float | None = None
         self._thread = threading.Thread(target=self._loop, name=f"sink-{self.name}", daemon=True)
 
     def start(self) -> None:
@@ -68,15 +69,21 @@ class SinkRunner:
                 if message != self.last_error:
                     log.error("sink %s failed to write event %s: %s (retrying)", self.name, event.id, message)
                 self.last_error = message
-                if self._stop.is_set() and time.monotonic() > self._give_up_at:
+                if self._stop.is_set() and self._give_up_at is not None and time.monotonic() > self._give_up_at:
                     log.error("sink %s gave up on event %s at shutdown: %s", self.name, event.id, message)
                     return
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
 
+    def begin_stop(self, timeout: float) -> None:
+        """Start giving up on failing writes after `timeout`; lets several runners drain in parallel."""
+        self._give_up_at = time.monotonic() + timeout
+
     def stop(self, timeout: float = 10.0) -> bool:
         """Write what is queued (retrying failures until `timeout`), then close the sink."""
-        self._give_up_at = time.monotonic() + timeout
+        if self._give_up_at is None:
+            self.begin_stop(timeout)
+        timeout = max(0.1, self._give_up_at - time.monotonic())
         drained = self.queue.wait_idle(timeout)
         self._stop.set()
         self._thread.join(timeout=timeout + 1.0)
@@ -89,12 +96,13 @@ class SinkRunner:
         return drained
 
     def status(self) -> dict:
+        """The runner's counters, plus the sink's own (e.g. the MQTT outbox `backlog`) under their names."""
         return {
+            **self.sink.status(),
             "healthy": self.last_error is None,
             "written": self.written,
-            "backlog": len(self.queue),
+            "queued": len(self.queue),
             "dropped": self.queue.dropped,
             "failures": self.failures,
             "last_error": self.last_error,
-            **self.sink.status(),
         }

@@ -25,6 +25,7 @@ class SnapshotSink(Sink):
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.removed = 0
+        self.disk_full_events = 0
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -51,7 +52,12 @@ class SnapshotSink(Sink):
         except OSError as exc:
             if exc.errno != errno.ENOSPC or not self._files:
                 raise
-            log.error("disk full writing snapshot %s: removing the oldest snapshots to make room", name)
+            self.disk_full_events += 1
+            if self.disk_full_events in (1, 10, 100) or self.disk_full_events % 1000 == 0:
+                log.error(
+                    "disk full writing snapshot %s (%d times so far): removing the oldest snapshots to make room",
+                    name, self.disk_full_events,
+                )
             self._remove_oldest(max(1, len(self._files) // 10))
             self._write_file(self.dir / name, event.snapshot)
         self._files[name] = len(event.snapshot)
@@ -81,4 +87,7 @@ class SnapshotSink(Sink):
             self.removed += 1
 
     def status(self) -> dict:
-        return {"files": len(self._files), "bytes": self._bytes, "removed_by_retention": self.removed}
+        return {
+            "files": len(self._files), "bytes": self._bytes, "removed_by_retention": self.removed,
+            "disk_full_events": self.disk_full_events,
+        }

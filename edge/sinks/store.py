@@ -108,9 +108,11 @@ class EventStore:
                     ),
                 )
                 self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+            except sqlite3.Error as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                hint = "the disk is full: free space" if "full" in str(exc) else "check the disk and permissions"
+                raise SinkError(f"event store {self.path} cannot write event {event.id} ({exc}); {hint}") from None
         if self.max_events and (self._inserted_since_prune() % 1000 == 0):
             self._prune()
 

@@ -99,5 +99,6 @@ if __name__ == "__main__":
         inject_disk_full(Path(os.environ["FAULT_ENOSPC_FILE"]))
     edge.app.build_stages = build_stages
     if os.environ.get("FAULT_HANG_AFTER_S"):
-        StageWorker.health.__defaults__ = (float(os.environ["FAULT_HANG_AFTER_S"]),)
+        hang_after = float(os.environ["FAULT_HANG_AFTER_S"])
+        edge.app.Application.stage_timeout_s = lambda self: hang_after
     sys.exit(main(sys.argv[1:]))
