@@ -46,9 +46,10 @@ RECIPE = {
         "python tools/ocr/quantize.py --fp32 models/ocr-crnn-fp32.onnx --out models/ocr-crnn-int8.onnx",
         "python tools/ocr/make_golden.py --out models/ocr-golden --count 30 --seed 7",
     ],
-    "training": "CTC, AdamW lr 2e-3 cosine over a 50-minute wall-clock budget, 1 torch thread, shared 2-core VM",
+    "training": "CTC, AdamW lr 2e-3 cosine over a 50-minute wall-clock budget, then resumed to 80 minutes "
+                "(5857 steps of ~48 lines, ~1.7 passes over the data), 1 torch thread, shared 2-core VM",
 }
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def load_model(checkpoint: Path) -> CRNN:
