@@ -87,3 +87,14 @@ def test_full_image_lines_joined_top_to_bottom():
 def test_precision_fp32_reads_too():
     code, out, _ = call("--crop", "--precision", "fp32", str(FIXTURES / "line_exp.png"))
     assert code == 0 and out.split("\t")[1] == LABELS["line_exp.png"]
+
+
+def test_huge_image_is_refused_with_a_clear_message(tmp_path):
+    import cv2
+    import numpy as np
+
+    huge = tmp_path / "huge.png"
+    cv2.imwrite(str(huge), np.zeros((7800, 7800), np.uint8))  # 61 MP, a few KB as PNG
+    code, out, err = call("--crop", str(huge))
+    assert code != 0 and out == ""
+    assert "too large" in err and "Traceback" not in err
