@@ -62,3 +62,22 @@ def test_motion_trigger_skips_still_frames(manifest):
     stage = build_stage(config, manifest)
     assert stage.process(frame(0.0, 0))
     assert not list(stage.process(frame(0.1, 1)))
+
+
+def test_reads_the_demo_video_label(manifest):
+    """Part 0 of the bundled demo stands under the camera at 1.6-2.9 s: serial with a Luhn check, lot code."""
+    video = Path(__file__).resolve().parents[1] / "edge" / "demo" / "demo.mp4"
+    if not video.is_file():
+        pytest.skip("demo media not present")
+    capture = cv2.VideoCapture(str(video))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 22)
+    ok, image = capture.read()
+    capture.release()
+    assert ok
+    config = EdgeConfig.model_validate({"ocr": {"trigger": "every_frame", "keep_unmatched": False, "regions": [
+        {"name": "serial", "pattern": r"SN-\d{7}", "validator": "luhn"},
+        {"name": "lot", "pattern": r"LOT \d{4}-[A-Z]\d{2}"}]}})
+    (event,) = build_stage(config, manifest).process(Frame("demo", 22, 2.2, 0.0, image))
+    assert event.data["text"] == "SN-7921240 LOT 2411-B07"
+    assert [line["valid"] for line in event.data["lines"]] == [True, True]
+    assert [line["validator"] for line in event.data["lines"]] == ["luhn", "pattern"]
