@@ -14,8 +14,9 @@ import json
 import queue
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from edge.config import EdgeConfig, load_config
 from edge.errors import InputError
@@ -96,7 +97,7 @@ def read_file(shown: str, path: Path) -> tuple:
         return read_wav(path)
     except InputError:
         raise
-    except Exception as exc:  # wave/struct/numpy errors on crafted headers
+    except Exception as exc:  # noqa: BLE001 - wave/struct/numpy errors on crafted headers
         raise InputError(f"{shown}: unreadable WAV file ({exc.__class__.__name__}: {exc}); re-record or convert it") from None
 
 

@@ -8,8 +8,8 @@ reading, but it cannot make an unsure or disallowed word look sure.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

@@ -47,7 +47,7 @@ class FeatureParams:
         }
 
     @classmethod
-    def from_metadata(cls, meta: dict[str, str]) -> "FeatureParams":
+    def from_metadata(cls, meta: dict[str, str]) -> FeatureParams:
         return cls(
             sample_rate=int(meta["sample_rate"]),
             win_length=int(meta["win_length"]),
@@ -195,8 +195,9 @@ class Endpointer:
     def push(self, frames: np.ndarray) -> list[Segment]:
         done: list[Segment] = []
         cfg = self.config
-        for frame in frames:
-            voiced = self._is_voiced(self.frame_db(frame))
+        levels = 10.0 * np.log10(np.exp(np.asarray(frames, np.float64)).sum(axis=1) + 1e-12) if len(frames) else []
+        for frame, level in zip(frames, levels):
+            voiced = self._is_voiced(float(level))
             index = self.frame_index
             self.frame_index += 1
             if not self.active:

@@ -9,8 +9,8 @@ what the CLI reports on a file is what the stage would report live.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ REQUIRED_METADATA = ("vocabulary", "sample_rate", "feature", "n_mels", "hop_leng
 CLIP_BLOCK = 1600  # files are replayed in 100 ms blocks, like a microphone
 CLIP_LEAD_S = 0.3  # quiet lead-in/out so the noise floor starts below the speech of a tightly cut file
 CLIP_TAIL_S = 0.5
+FLUSH_TAIL_S = 0.3
 
 
 class SpeechModel:
@@ -43,7 +44,7 @@ class SpeechModel:
 
     @classmethod
     def load(cls, manifest: Manifest, name: str = "speech", precision: str = "int8",
-             providers: Sequence[str] = ("auto",), threads: int = 1) -> "SpeechModel":
+             providers: Sequence[str] = ("auto",), threads: int = 1) -> SpeechModel:
         session = ModelSession.from_manifest(manifest, name, precision, providers=providers, threads=threads,
                                              required_metadata=REQUIRED_METADATA)
         return cls(session)
@@ -112,8 +113,12 @@ class Recognizer:
         return [self._recognize(s) for s in segments]
 
     def flush(self) -> list[Utterance]:
-        """End of stream: recognise an utterance still in progress."""
-        return [self._recognize(s) for s in self.endpointer.flush()]
+        """End of stream: recognise an utterance still in progress. A quiet tail is appended first: the
+        model was trained on words followed by some silence, and a stream can stop mid-word."""
+        if not self.endpointer.active:
+            return []
+        utterances = self.push(quiet(FLUSH_TAIL_S, self.sample_rate, 3))
+        return utterances + [self._recognize(s) for s in self.endpointer.flush()]
 
     def _recognize(self, segment) -> Utterance:
         log_probs = self.model.log_probs(segment.features)

@@ -13,7 +13,7 @@ word at all (a door, a cough the VAD let through) produce no event.
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from edge.config import EdgeConfig
 from edge.errors import ConfigError

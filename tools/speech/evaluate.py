@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vocab import DIGITS, WORDS  # noqa: E402
+from vocab import DIGITS, WORDS
 
 SETS = ("synth", "fsdd", "fsdd_seq", "oov", "nonspeech")
 SYSTEMS = ("ours-int8", "ours-fp32", "pocketsphinx-word", "pocketsphinx-seq")
@@ -44,8 +44,9 @@ RATE = 16000
 
 def load_set(eval_dir: Path, name: str, limit: int) -> list[tuple[str, np.ndarray, str]]:
     """(id, 16 kHz float32 audio, reference transcript) for one evaluation set."""
-    from edge.sources.audio import read_wav
     from scipy.signal import resample_poly
+
+    from edge.sources.audio import read_wav
 
     items = []
     if name == "fsdd":
@@ -189,8 +190,8 @@ def latency(limit: int) -> dict:
     from edge.config import EdgeConfig
     from edge.events import AudioChunk
     from edge.runtime import load_manifest
-    from edge.speech.stage import build_stage
     from edge.speech.recognizer import quiet
+    from edge.speech.stage import build_stage
 
     cfg = EdgeConfig()
     stage = build_stage(cfg, load_manifest())
@@ -212,13 +213,18 @@ def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
     lines = [
         "## Speech",
         "",
-        f"Command: `{command}` (tools/speech/evaluate.py; sets made by tools/speech/make_data.py). Machine: 2-core "
-        "x86-64 VM, no GPU, shared with other jobs while measured; every system at 1 thread. Utterance accuracy "
-        "counts a rejected utterance as wrong; false accepts = share of clips for which any vocabulary word was "
-        "reported. pocketsphinx (5prealpha English model shipped with the `pocketsphinx` wheel) has no rejection.",
+        (
+            f"Command: `{command}` (tools/speech/evaluate.py; sets made by tools/speech/make_data.py). Machine: 2-core "
+            "x86-64 VM, no GPU, shared with other jobs while measured; every system at 1 thread. Utterance accuracy "
+            "counts a rejected utterance as wrong; false accepts = share of clips for which any vocabulary word was "
+            "reported. pocketsphinx (the English model shipped with the `pocketsphinx` wheel) has no rejection."
+        ),
         "",
-        "| system | synth held-out voices utt acc / WER | FSDD held-out speakers utt acc / WER | FSDD digit strings utt acc / WER "
-        "| OOV false accepts | non-speech false accepts | RTF (1 thread) | model MB | peak RSS MB |",
+        (
+            "| system | synth held-out voices utt acc / WER | FSDD held-out speakers utt acc / WER "
+            "| FSDD digit strings utt acc / WER | OOV false accepts | non-speech false accepts | RTF (1 thread) "
+            "| model MB | peak RSS MB |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -232,17 +238,22 @@ def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
             f"| {rtf[r['system']]:.4f} | {model_bytes(r['system']) / 1e6:.2f} | {r['peak_rss_mb']:.0f} |"
         )
     n = {name: len(results[0]["sets"][name]["refs"]) for name in SETS}
+    speakers = Path("work/speech/eval/fsdd_speakers.txt").read_text().strip()
     lines += [
         "",
-        f"Clips: synth {n['synth']}, FSDD {n['fsdd']} (speakers {Path('work/speech/eval/fsdd_speakers.txt').read_text().strip()}), "
-        f"FSDD strings {n['fsdd_seq']}, OOV {n['oov']}, non-speech {n['nonspeech']}. RTF = processing time / audio "
-        f"time, measured on {rtf['clips']} clips ({rtf['audio_s']:.0f} s of audio, every set) with the systems taking turns "
-        "clip by clip, so the shared machine's load falls on all alike; ours includes front end, VAD, model and "
-        "decoding.",
+        (
+            f"Clips: synth {n['synth']}, FSDD {n['fsdd']} (speakers {speakers}), FSDD strings {n['fsdd_seq']}, "
+            f"OOV {n['oov']}, non-speech {n['nonspeech']}. RTF = processing time / audio time, measured on "
+            f"{rtf['clips']} clips ({rtf['audio_s']:.0f} s of audio, every set) with the systems taking turns clip by "
+            "clip, so the shared machine's load falls on all alike; ours includes front end, VAD, model and decoding."
+        ),
         "",
-        f"End of utterance to event (stage fed 20 ms hops of {lat['events']} FSDD digit strings): processing after the "
-        f"endpoint p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; the endpointer "
-        f"waits for {lat['end_silence_ms']} ms of silence (`speech.end_silence_ms`) before it declares the end.",
+        (
+            f"End of utterance to event (stage fed 20 ms hops of {lat['events']} FSDD digit strings): processing after "
+            f"the endpoint p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; the "
+            f"endpointer waits for {lat['end_silence_ms']} ms of silence (`speech.end_silence_ms`) before it declares "
+            "the end."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -285,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cmd = [sys.executable, __file__, "--system", system, "--eval-dir", str(args.eval_dir), "--limit", str(args.limit)]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if out.returncode:
             print(out.stderr, file=sys.stderr)
             return 1

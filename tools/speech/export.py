@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edge.runtime import sha256_of, update_manifest_entry  # noqa: E402
-from edge.speech.frontend import FeatureParams  # noqa: E402
-from model import SpeechNet, count_parameters  # noqa: E402
-from train import FeatureSet, greedy  # noqa: E402
-from vocab import LABELS  # noqa: E402
+from model import SpeechNet, count_parameters
+from train import FeatureSet, greedy
+from vocab import LABELS
+
+from edge.runtime import sha256_of, update_manifest_entry
+from edge.speech.frontend import FeatureParams
 
 MODEL_NAME = "speech"
 VERSION = "1"

@@ -32,9 +32,10 @@ from scipy import signal
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edge.speech.frontend import SAMPLE_RATE, log_mel  # noqa: E402
-from edge.sources.audio import write_wav  # noqa: E402
-from vocab import COMMANDS, DIGITS, NEAR_MISS, OOV_WORDS, UNK, WORDS  # noqa: E402
+from vocab import COMMANDS, DIGITS, NEAR_MISS, OOV_WORDS, UNK, WORDS
+
+from edge.sources.audio import write_wav
+from edge.speech.frontend import SAMPLE_RATE, log_mel
 
 FSDD_DIR = Path("/work/shared/data/speech/fsdd/recordings")
 ESPEAK_TRAIN = ["en-gb", "en-us", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-gb-x-rp", "en-us-nyc"]
@@ -47,7 +48,7 @@ FESTIVAL_TRAIN = ["kal_diphone", "cmu_us_slt_arctic_hts"]
 
 
 def espeak_variants() -> list[str]:
-    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True).stdout
+    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
     names = [line.split()[4].split("/")[-1] for line in out.splitlines()[1:] if len(line.split()) >= 5]
     return [n for n in names if n not in ("fast",)]
 
@@ -76,7 +77,7 @@ def read_any_wav(path: str) -> tuple[np.ndarray, int]:
     import wave
 
     with wave.open(path, "rb") as w:
-        rate, width, ch = w.getframerate(), w.getsampwidth(), w.getnchannels()
+        rate, ch = w.getframerate(), w.getnchannels()
         raw = w.readframes(w.getnframes())
     x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
     if ch > 1:
@@ -117,7 +118,7 @@ def synth_one(job: Job) -> np.ndarray | None:
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=30)
             x, rate = read_any_wav(out)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a voice that fails on one text is skipped, not fatal
             return None
     x = trim(to_16k(x, rate))
     return x if len(x) > 1600 else None
@@ -139,13 +140,13 @@ def synth_festival(jobs: list[Job]) -> list[np.ndarray | None]:
                 lines.append(f'(utt.save.wave (SynthText "{text}") "{tmp}/{i}.wav" \'riff)')
             script = os.path.join(tmp, "s.scm")
             Path(script).write_text("\n".join(lines) + "\n")
-            subprocess.run(["festival", "-b", script], capture_output=True, timeout=3600)
+            subprocess.run(["festival", "-b", script], capture_output=True, timeout=3600, check=False)
             for i in idxs:
                 try:
                     x, rate = read_any_wav(f"{tmp}/{i}.wav")
                     x = trim(to_16k(x, rate))
                     results[i] = x if len(x) > 1600 else None
-                except Exception:
+                except Exception:  # noqa: BLE001 - festival skipped this utterance
                     results[i] = None
     return results
 

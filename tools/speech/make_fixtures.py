@@ -2,7 +2,7 @@
 
     python tools/speech/make_fixtures.py
 
-File names hold the expected transcript (`four_two_seven__scotland.wav`); `oov_*` files must be rejected.
+File names hold the expected transcript (`nine_one__scotland.wav`); `oov_*` files must be rejected.
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edge.sources.audio import write_wav  # noqa: E402
-from make_data import read_any_wav, to_16k, trim  # noqa: E402
+from make_data import read_any_wav, to_16k, trim
+
+from edge.sources.audio import write_wav
 
 OUT = ROOT / "tests" / "fixtures" / "speech"
 FSDD = Path("/work/shared/data/speech/fsdd/recordings")
 ESPEAK = [  # (text, voice, file stem)
     ("pass", "en-gb-scotland+m3", "pass__scotland"),
-    ("four two seven", "en-gb-scotland", "four_two_seven__scotland"),
+    ("nine one", "en-gb-scotland", "nine_one__scotland"),
     ("stop", "en-029+f2", "stop__caribbean"),
-    ("hello", "en-gb-scotland", "oov_hello__scotland"),
+    ("coffee", "en-gb-scotland", "oov_coffee__scotland"),
 ]
-FSDD_FILES = ["7_theo_12.wav", "3_nicolas_20.wav"]  # held-out speakers; 8 kHz originals, copied unchanged
+FSDD_FILES = ["7_theo_12.wav", "5_nicolas_20.wav"]  # held-out speakers; 8 kHz originals, copied unchanged
 
 
 def main() -> int:
@@ -36,7 +37,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for text, voice, stem in ESPEAK:
             raw = Path(tmp) / "a.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(raw), text], check=True)
             x, rate = read_any_wav(str(raw))
             write_wav(OUT / f"{stem}.wav", trim(to_16k(x, rate)), 16000)
     for name in FSDD_FILES:

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edge.runtime import update_manifest_entry  # noqa: E402
-from export import MODEL_NAME, VERSION, manifest_entry, onnx_accuracy  # noqa: E402
-from train import FeatureSet  # noqa: E402
+from export import MODEL_NAME, VERSION, manifest_entry, onnx_accuracy
+from train import FeatureSet
+
+from edge.runtime import update_manifest_entry
 
 
 class SpeechCalibrationReader(CalibrationDataReader):

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from model import SpeechNet, count_parameters  # noqa: E402
-from vocab import LABELS  # noqa: E402
+from model import SpeechNet, count_parameters
+from vocab import LABELS
 
 LABEL_INDEX = {w: i for i, w in enumerate(LABELS)}
 
