@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything the tests need and runs them (this is the README's test command and what CI runs).
 #   Debian packages: mosquitto (real MQTT broker for the fleet-link tests), openssl (its TLS test), systemd (systemd-analyze verify
-#   of the unit), libportaudio2 (sounddevice imports), espeak-ng + sox (speech fixtures and tools).
+#   of the unit), libportaudio2 (sounddevice imports), espeak-ng + sox (speech fixtures and tools), fonts-dejavu-core +
+#   fonts-liberation (the part renderer used by the fusion tests).
 #   Python packages: edge with its dev and train extras, into .venv (PEP 668 safe on Debian/Raspberry Pi OS).
 # Extra arguments go to pytest, e.g. `bash tools/test.sh -k config`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto systemd libportaudio2 espeak-ng sox openssl)
+APT_PACKAGES=(mosquitto systemd libportaudio2 espeak-ng sox openssl fonts-dejavu-core fonts-liberation)
 if command -v apt-get >/dev/null 2>&1; then
     missing=()
     for pkg in "${APT_PACKAGES[@]}"; do
