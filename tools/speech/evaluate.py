@@ -165,8 +165,10 @@ def model_bytes(system: str) -> int:
         return (ROOT / "models" / f"speech-v1-{system.split('-')[1]}.onnx").stat().st_size
     from pocketsphinx import get_model_path
 
+    # what a grammar search loads: the acoustic model and the pronunciation dictionary (not the n-gram LM)
     folder = Path(get_model_path()) / "en-us"
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    files = [p for p in (folder / "en-us").rglob("*") if p.is_file()] + [folder / "cmudict-en-us.dict"]
+    return sum(p.stat().st_size for p in files)
 
 
 def speed(systems: list[str], eval_dir: Path, per_set: int) -> dict[str, float]:
@@ -237,6 +239,7 @@ def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
             f"| {100 * false_accepts(s['oov']['hyps']):.1f}% | {100 * false_accepts(s['nonspeech']['hyps']):.1f}% "
             f"| {rtf[r['system']]:.4f} | {model_bytes(r['system']) / 1e6:.2f} | {r['peak_rss_mb']:.0f} |"
         )
+    lines += ["", *targets(results, rtf, lat)]
     n = {name: len(results[0]["sets"][name]["refs"]) for name in SETS}
     speakers = Path("work/speech/eval/fsdd_speakers.txt").read_text().strip()
     lines += [
@@ -257,6 +260,35 @@ def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def targets(results: list[dict], rtf: dict, lat: dict) -> list[str]:
+    """The issue's targets, met or missed, from this run's numbers."""
+    by = {r["system"]: r["sets"] for r in results}
+    if "ours-int8" not in by or "pocketsphinx-word" not in by:
+        return []
+    ours, ps = by["ours-int8"], by["pocketsphinx-word"]
+    gain = 100 * (scores(ours["fsdd"]["refs"], ours["fsdd"]["hyps"])["utt_acc"]
+                  - scores(ps["fsdd"]["refs"], ps["fsdd"]["hyps"])["utt_acc"])
+    oov, non = 100 * false_accepts(ours["oov"]["hyps"]), 100 * false_accepts(ours["nonspeech"]["hyps"])
+    ratio = rtf["ours-int8"] / rtf["pocketsphinx-word"]
+    size = model_bytes("ours-int8") / 1e6
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    return [
+        "Targets (issue 4), INT8:",
+        f"- real human speech (FSDD held-out): {gain:+.1f} points over pocketsphinx one-word grammar "
+        f"(target >= +15): {mark(gain >= 15)}",
+        f"- OOV false accepts {oov:.1f}% (target <= 20%): {mark(oov <= 20)}; non-speech {non:.1f}% "
+        f"(target <= 5%): {mark(non <= 5)}",
+        f"- RTF {ratio:.2f} x pocketsphinx one-word (target <= 0.33): {mark(ratio <= 1 / 3)}",
+        f"- end of utterance to event: p95 {lat['p95_ms']:.1f} ms processing + {lat['end_silence_ms']} ms "
+        f"endpoint silence (target <= 300 ms): processing {mark(lat['p95_ms'] <= 300)}, including the silence wait "
+        f"{mark(lat['p95_ms'] + lat['end_silence_ms'] <= 300)}",
+        f"- INT8 file {size:.2f} MB (target <= 1 MB): {mark(size <= 1)}",
+    ]
 
 
 def write_section(path: Path, section: str) -> None:
@@ -308,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     rtf = speed(systems, args.eval_dir, args.speed_clips)
     lat = latency(min(args.limit or 60, 60))
     command = "python tools/speech/evaluate.py" + (f" --limit {args.limit}" if args.limit else "")
+    command += f" --speed-clips {args.speed_clips}" if args.speed_clips != 30 else ""
     section = table(results, rtf, lat, command)
     print(section)
     Path("work/speech").mkdir(parents=True, exist_ok=True)
