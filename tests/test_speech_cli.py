@@ -75,18 +75,25 @@ def test_converts_rate_channels_and_width_and_reports_bad_files(tmp_path, capsys
     problems = err.strip().splitlines()
     assert len(problems) == 4 and all(p.startswith("edge listen: ") for p in problems)
     assert "d_empty.wav: empty file" in problems[0]
-    assert "e_corrupt.wav" in problems[1] and "f_no_samples.wav" in problems[2] and "missing.wav" in problems[3]
+    assert (
+        "e_corrupt.wav" in problems[1] and "f_no_samples.wav" in problems[2] and "missing.wav" in problems[3]
+    )
 
 
 def test_silence_gives_an_empty_transcript(tmp_path, capsys) -> None:
-    write_wav(tmp_path / "quiet.wav", np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 1e-4, 16000)
+    write_wav(
+        tmp_path / "quiet.wav",
+        np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 1e-4,
+        16000,
+    )
     code, lines, _ = listen(capsys, tmp_path / "quiet.wav")
     assert code == 0 and lines == [f"{tmp_path / 'quiet.wav'}\t\t0.000"]
 
 
 def test_json_has_words_times_and_rejections(capsys) -> None:
-    code, lines, _ = listen(capsys, FIXTURES / "nine_one__scotland.wav", FIXTURES / "oov_coffee__scotland.wav",
-                            fmt="json")
+    code, lines, _ = listen(
+        capsys, FIXTURES / "nine_one__scotland.wav", FIXTURES / "oov_coffee__scotland.wav", fmt="json"
+    )
     assert code == 0
     digits, oov = (json.loads(line) for line in lines)
     assert digits["transcript"] == "nine one" and not digits["rejected"]
@@ -97,8 +104,9 @@ def test_json_has_words_times_and_rejections(capsys) -> None:
 
 
 def test_grammar_option_rejects_what_it_does_not_allow(capsys) -> None:
-    code, lines, _ = listen(capsys, FIXTURES / "pass__scotland.wav", FIXTURES / "stop__caribbean.wav",
-                            grammar=["(pass|fail)"])
+    code, lines, _ = listen(
+        capsys, FIXTURES / "pass__scotland.wav", FIXTURES / "stop__caribbean.wav", grammar=["(pass|fail)"]
+    )
     assert code == 0
     assert [line.split("\t")[1] for line in lines] == ["pass", ""]
 

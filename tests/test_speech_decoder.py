@@ -7,8 +7,26 @@ import pytest
 
 from edge.speech.decoder import Decoder, Grammar, forced_alignment, prefix_beam_search
 
-LABELS = ["<blank>", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "oh",
-          "yes", "no", "pass", "fail", "stop", "<unk>"]
+LABELS = [
+    "<blank>",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "oh",
+    "yes",
+    "no",
+    "pass",
+    "fail",
+    "stop",
+    "<unk>",
+]
 IDX = {w: i for i, w in enumerate(LABELS)}
 
 
@@ -52,7 +70,11 @@ def test_unknown_word_rejects_instead_of_guessing() -> None:
 def test_low_confidence_rejects() -> None:
     lp = posteriors(SILENCE + [{"seven": 0.45, "eight": 0.35}] + SILENCE)
     result = Decoder(LABELS, min_confidence=0.5).decode(lp)
-    assert result.rejected and result.hypothesis == "seven" and result.confidence == pytest.approx(0.45, abs=0.01)
+    assert (
+        result.rejected
+        and result.hypothesis == "seven"
+        and result.confidence == pytest.approx(0.45, abs=0.01)
+    )
     assert Decoder(LABELS, min_confidence=0.4).decode(lp).transcript == "seven"
 
 

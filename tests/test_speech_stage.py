@@ -32,12 +32,23 @@ def quiet(seconds: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(int(seconds * rate)) * 1e-4).astype(np.float32)
 
 
-def chunks(audio: np.ndarray, rate: int = RATE, hop: int = 320, source: str = "mic0", t0: float = 100.0,
-           first_offset: int = 0, eos: bool = False) -> list[AudioChunk]:
+def chunks(
+    audio: np.ndarray,
+    rate: int = RATE,
+    hop: int = 320,
+    source: str = "mic0",
+    t0: float = 100.0,
+    first_offset: int = 0,
+    eos: bool = False,
+) -> list[AudioChunk]:
     out = []
     for i, start in enumerate(range(0, len(audio) - hop + 1, hop)):
         offset = first_offset + start
-        out.append(AudioChunk(source, offset, rate, t0 + start / rate, 1e9 + start / rate, audio[start : start + hop]))
+        out.append(
+            AudioChunk(
+                source, offset, rate, t0 + start / rate, 1e9 + start / rate, audio[start : start + hop]
+            )
+        )
     if eos:
         last = out[-1]
         out[-1] = AudioChunk(last.source_id, last.offset, rate, last.t_mono, last.t_wall, last.samples, True)
@@ -54,8 +65,15 @@ def test_stage_contract(stage) -> None:
 
 
 def test_one_event_per_utterance_with_stream_times(stage) -> None:
-    audio = np.concatenate([quiet(0.5), speech("pass__scotland.wav"), quiet(1.0, seed=1),
-                            speech("nine_one__scotland.wav"), quiet(1.0, seed=2)])
+    audio = np.concatenate(
+        [
+            quiet(0.5),
+            speech("pass__scotland.wav"),
+            quiet(1.0, seed=1),
+            speech("nine_one__scotland.wav"),
+            quiet(1.0, seed=2),
+        ]
+    )
     events = [e for c in chunks(audio, first_offset=RATE * 10) for e in stage.process(c)]
     assert [e.data["transcript"] for e in events] == ["pass", "nine one"]
     first, second = events
@@ -63,9 +81,15 @@ def test_one_event_per_utterance_with_stream_times(stage) -> None:
     assert first.kind == "speech" and first.source_id == "mic0" and first.data["rejected"] is False
     pass_len = len(speech("pass__scotland.wav")) / RATE
     # the stream starts at offset 10 s; "pass" spans 10.5 s .. 10.5 s + its length (pre/post roll allowed)
-    assert 10.1 <= first.data["t_start"] <= 10.5 and 10.5 + pass_len - 0.1 <= first.data["t_end"] <= 10.5 + pass_len + 0.3
+    assert (
+        10.1 <= first.data["t_start"] <= 10.5
+        and 10.5 + pass_len - 0.1 <= first.data["t_end"] <= 10.5 + pass_len + 0.3
+    )
     word = first.data["words"][0]
-    assert word["word"] == "pass" and first.data["t_start"] <= word["start"] < word["end"] <= first.data["t_end"] + 1e-6
+    assert (
+        word["word"] == "pass"
+        and first.data["t_start"] <= word["start"] < word["end"] <= first.data["t_end"] + 1e-6
+    )
     # t_mono: the chunk clock (t0 = 100 s at offset 10 s) + the utterance end
     assert first.t_mono == pytest.approx(100.0 + first.data["t_end"] - 10.0, abs=0.02)
     assert second.data["words"][0]["start"] > first.data["t_end"]
@@ -120,8 +144,11 @@ def test_microphone_path_prints_utterances_as_they_end(monkeypatch) -> None:
     audio = resample(audio, RATE, device_rate)
     fake = types.ModuleType("sounddevice")
     fake.PortAudioError = OSError
-    fake.query_devices = lambda device=None, kind=None: {"name": "Fake", "max_input_channels": 1,
-                                                          "default_samplerate": float(device_rate)}
+    fake.query_devices = lambda device=None, kind=None: {
+        "name": "Fake",
+        "max_input_channels": 1,
+        "default_samplerate": float(device_rate),
+    }
     fake.InputStream = lambda **kw: FakeStream(audio, kw["callback"])
     monkeypatch.setattr(microphone, "_import_sounddevice", lambda: fake)
     cfg = EdgeConfig()

@@ -27,13 +27,25 @@ from edge.speech.recognizer import Recognizer, SpeechModel, Utterance, combine, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="WAV files or folders; none = the microphone")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="WAV files or folders; none = the microphone"
+    )
     parser.add_argument("--precision", choices=["int8", "fp32"], help="model file (default: config)")
-    parser.add_argument("--format", choices=["tsv", "json"], default="tsv",
-                        help="tsv: path, transcript, confidence; json: one object per line with words and times")
-    parser.add_argument("--grammar", action="append", metavar="PATTERN",
-                        help='allowed utterance, repeatable, e.g. --grammar "fail <digit>*" (default: config)')
-    parser.add_argument("--seconds", type=float, default=0.0, help="microphone: stop after this long (0 = Ctrl-C)")
+    parser.add_argument(
+        "--format",
+        choices=["tsv", "json"],
+        default="tsv",
+        help="tsv: path, transcript, confidence; json: one object per line with words and times",
+    )
+    parser.add_argument(
+        "--grammar",
+        action="append",
+        metavar="PATTERN",
+        help='allowed utterance, repeatable, e.g. --grammar "fail <digit>*" (default: config)',
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=0.0, help="microphone: stop after this long (0 = Ctrl-C)"
+    )
 
 
 def expand_paths(paths: list[str]) -> Iterator[tuple[str, Path | None, str | None]]:
@@ -56,13 +68,15 @@ def format_line(fmt: str, path: str, utterances: list[Utterance]) -> str:
     transcript, confidence, rejected = combine(utterances)
     if fmt == "tsv":
         return f"{path}\t{transcript}\t{confidence:.3f}"
-    return json.dumps({
-        "path": path,
-        "transcript": transcript,
-        "confidence": round(confidence, 4),
-        "rejected": rejected,
-        "utterances": [utterance_dict(u) for u in utterances if u.decoded.words],
-    })
+    return json.dumps(
+        {
+            "path": path,
+            "transcript": transcript,
+            "confidence": round(confidence, 4),
+            "rejected": rejected,
+            "utterances": [utterance_dict(u) for u in utterances if u.decoded.words],
+        }
+    )
 
 
 def utterance_dict(u: Utterance) -> dict:
@@ -98,7 +112,9 @@ def read_file(shown: str, path: Path) -> tuple:
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - wave/struct/numpy errors on crafted headers
-        raise InputError(f"{shown}: unreadable WAV file ({exc.__class__.__name__}: {exc}); re-record or convert it") from None
+        raise InputError(
+            f"{shown}: unreadable WAV file ({exc.__class__.__name__}: {exc}); re-record or convert it"
+        ) from None
 
 
 def listen_files(recognizer: Recognizer, paths: list[str], fmt: str, out: TextIO, err: TextIO) -> int:
@@ -127,8 +143,12 @@ def listen_microphone(cfg: EdgeConfig, recognizer: Recognizer, fmt: str, seconds
     chunks: queue.Queue[AudioChunk] = queue.Queue()
     source = MicrophoneSource(mic_cfg, chunks.put)
     source.start()
-    print(f"listening on {mic_cfg.device if mic_cfg.device is not None else 'the default microphone'} "
-          "(Ctrl-C to stop)", file=sys.stderr, flush=True)
+    print(
+        f"listening on {mic_cfg.device if mic_cfg.device is not None else 'the default microphone'} "
+        "(Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
     deadline = time.monotonic() + seconds if seconds > 0 else None
     try:
         while deadline is None or time.monotonic() < deadline:

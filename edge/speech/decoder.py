@@ -58,7 +58,11 @@ class Grammar:
         self.patterns = list(patterns)
         words = [w for w in vocabulary if w not in (BLANK, UNK)]
         commands = [w for w in words if w not in DIGIT_WORDS]
-        self.classes = {"<digit>": [w for w in words if w in DIGIT_WORDS], "<command>": commands, "<word>": words}
+        self.classes = {
+            "<digit>": [w for w in words if w in DIGIT_WORDS],
+            "<command>": commands,
+            "<word>": words,
+        }
         self.allowed: set[str] = set()
         self.regexes = [self._compile(p, set(words)) for p in self.patterns]
 
@@ -71,7 +75,9 @@ class Grammar:
             body, quant = m.group(1), m.group(2) or ""
             if body.startswith("<"):
                 if body not in self.classes:
-                    raise ValueError(f"grammar pattern {pattern!r}: unknown class {body} (use {', '.join(self.classes)})")
+                    raise ValueError(
+                        f"grammar pattern {pattern!r}: unknown class {body} (use {', '.join(self.classes)})"
+                    )
                 alts = self.classes[body]
             elif body.startswith("("):
                 alts = body[1:-1].split("|")
@@ -79,7 +85,9 @@ class Grammar:
                 alts = [body]
             unknown = [a for a in alts if a not in known]
             if unknown:
-                raise ValueError(f"grammar pattern {pattern!r}: {', '.join(unknown)} not in the model's vocabulary")
+                raise ValueError(
+                    f"grammar pattern {pattern!r}: {', '.join(unknown)} not in the model's vocabulary"
+                )
             self.allowed.update(alts)
             parts.append(f"(?: (?:{'|'.join(map(re.escape, alts))})){quant}")
         return re.compile("".join(parts))
@@ -104,7 +112,9 @@ def greedy_labels(log_probs: np.ndarray) -> list[int]:
     return out
 
 
-def prefix_beam_search(log_probs: np.ndarray, beam: int = 8, allowed: np.ndarray | None = None) -> list[tuple[tuple[int, ...], float]]:
+def prefix_beam_search(
+    log_probs: np.ndarray, beam: int = 8, allowed: np.ndarray | None = None
+) -> list[tuple[tuple[int, ...], float]]:
     """CTC prefix beam search: the `beam` best label sequences with their log-probabilities.
 
     `allowed` (bool per label) masks labels a grammar can never use; blank is always allowed.
@@ -112,7 +122,9 @@ def prefix_beam_search(log_probs: np.ndarray, beam: int = 8, allowed: np.ndarray
     probs = softmax_from_log(log_probs)
     if allowed is not None:
         probs = probs * allowed[None, :]
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}  # prefix -> (p ending blank, p ending label)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {
+        (): (1.0, 0.0)
+    }  # prefix -> (p ending blank, p ending label)
     log_scale = 0.0
     for t in range(len(probs)):
         frame = probs[t]

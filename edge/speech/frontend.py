@@ -195,7 +195,9 @@ class Endpointer:
     def push(self, frames: np.ndarray) -> list[Segment]:
         done: list[Segment] = []
         cfg = self.config
-        levels = 10.0 * np.log10(np.exp(np.asarray(frames, np.float64)).sum(axis=1) + 1e-12) if len(frames) else []
+        levels = (
+            10.0 * np.log10(np.exp(np.asarray(frames, np.float64)).sum(axis=1) + 1e-12) if len(frames) else []
+        )
         for frame, level in zip(frames, levels):
             voiced = self._is_voiced(float(level))
             index = self.frame_index
@@ -226,7 +228,9 @@ class Endpointer:
     def _close(self, forced: bool) -> Segment:
         keep_until = len(self.segment_frames)
         if not forced:
-            keep_until = min(keep_until, self.last_voiced - self.segment_start + 1 + self.config.post_roll_frames)
+            keep_until = min(
+                keep_until, self.last_voiced - self.segment_start + 1 + self.config.post_roll_frames
+            )
         features = np.stack(self.segment_frames[:keep_until]).astype(np.float32)
         segment = Segment(self.segment_start, self.segment_start + keep_until, features, forced)
         self.active = False

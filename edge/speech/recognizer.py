@@ -21,8 +21,18 @@ from edge.speech.decoder import Decoded, Decoder, Grammar
 from edge.speech.frontend import Endpointer, FeatureParams, LogMel, VadConfig
 from edge.speech.settings import SpeechConfig
 
-REQUIRED_METADATA = ("vocabulary", "sample_rate", "feature", "n_mels", "hop_length", "win_length", "n_fft",
-                     "f_min", "f_max", "output_stride")
+REQUIRED_METADATA = (
+    "vocabulary",
+    "sample_rate",
+    "feature",
+    "n_mels",
+    "hop_length",
+    "win_length",
+    "n_fft",
+    "f_min",
+    "f_max",
+    "output_stride",
+)
 CLIP_BLOCK = 1600  # files are replayed in 100 ms blocks, like a microphone
 CLIP_LEAD_S = 0.3  # quiet lead-in/out so the noise floor starts below the speech of a tightly cut file
 CLIP_TAIL_S = 0.5
@@ -37,16 +47,30 @@ class SpeechModel:
         meta = session.metadata
         self.labels: list[str] = json.loads(meta["vocabulary"])
         if meta["feature"] != "log_mel":
-            raise ModelError(f"{session.path}: feature type {meta['feature']!r} is not supported; use a log_mel model")
+            raise ModelError(
+                f"{session.path}: feature type {meta['feature']!r} is not supported; use a log_mel model"
+            )
         self.params = FeatureParams.from_metadata(meta)
         self.output_stride = int(meta["output_stride"])
         self.input_name = session.inputs[0][0]
 
     @classmethod
-    def load(cls, manifest: Manifest, name: str = "speech", precision: str = "int8",
-             providers: Sequence[str] = ("auto",), threads: int = 1) -> SpeechModel:
-        session = ModelSession.from_manifest(manifest, name, precision, providers=providers, threads=threads,
-                                             required_metadata=REQUIRED_METADATA)
+    def load(
+        cls,
+        manifest: Manifest,
+        name: str = "speech",
+        precision: str = "int8",
+        providers: Sequence[str] = ("auto",),
+        threads: int = 1,
+    ) -> SpeechModel:
+        session = ModelSession.from_manifest(
+            manifest,
+            name,
+            precision,
+            providers=providers,
+            threads=threads,
+            required_metadata=REQUIRED_METADATA,
+        )
         return cls(session)
 
     def log_probs(self, features: np.ndarray) -> np.ndarray:
@@ -124,9 +148,13 @@ class Recognizer:
         log_probs = self.model.log_probs(segment.features)
         decoded = self.decoder.decode(log_probs, self.grammar)
         stride, first = self.model.output_stride, segment.start_frame
-        word_times = [((first + stride * w.start_frame) * self.frame_s, (first + stride * w.end_frame) * self.frame_s)
-                      for w in decoded.words]
-        return Utterance(decoded, first * self.frame_s, segment.end_frame * self.frame_s, word_times, segment.forced)
+        word_times = [
+            ((first + stride * w.start_frame) * self.frame_s, (first + stride * w.end_frame) * self.frame_s)
+            for w in decoded.words
+        ]
+        return Utterance(
+            decoded, first * self.frame_s, segment.end_frame * self.frame_s, word_times, segment.forced
+        )
 
 
 def quiet(seconds: float, rate: int, seed: int) -> np.ndarray:
@@ -138,7 +166,11 @@ def transcribe_clip(recognizer: Recognizer, samples: np.ndarray, rate: int) -> l
     """A whole recording through the live path: resample, quiet lead-in, 100 ms blocks, flush."""
     recognizer.reset()
     target = recognizer.sample_rate
-    audio = resample(np.asarray(samples, np.float32), rate, target) if rate != target else np.asarray(samples, np.float32)
+    audio = (
+        resample(np.asarray(samples, np.float32), rate, target)
+        if rate != target
+        else np.asarray(samples, np.float32)
+    )
     audio = np.concatenate([quiet(CLIP_LEAD_S, target, 1), audio, quiet(CLIP_TAIL_S, target, 2)])
     utterances: list[Utterance] = []
     for start in range(0, len(audio), CLIP_BLOCK):
@@ -146,8 +178,13 @@ def transcribe_clip(recognizer: Recognizer, samples: np.ndarray, rate: int) -> l
     utterances += recognizer.flush()
     lead = CLIP_LEAD_S
     return [
-        Utterance(u.decoded, max(0.0, u.t_start - lead), max(0.0, u.t_end - lead),
-                  [(max(0.0, a - lead), max(0.0, b - lead)) for a, b in u.word_times], u.forced)
+        Utterance(
+            u.decoded,
+            max(0.0, u.t_start - lead),
+            max(0.0, u.t_end - lead),
+            [(max(0.0, a - lead), max(0.0, b - lead)) for a, b in u.word_times],
+            u.forced,
+        )
         for u in utterances
     ]
 

@@ -76,7 +76,9 @@ class SpeechStage(Stage):
     def flush(self) -> Iterable[Event]:
         events = []
         for source_id, stream in list(self._streams.items()):
-            events += [self._event(source_id, stream, u) for u in stream.recognizer.flush() if u.decoded.words]
+            events += [
+                self._event(source_id, stream, u) for u in stream.recognizer.flush() if u.decoded.words
+            ]
         self._streams.clear()
         return events
 
@@ -84,7 +86,9 @@ class SpeechStage(Stage):
         """Times: the recogniser counts from the first sample it saw; shift to the stream's own offsets."""
         base = (stream.first_offset or 0) / stream.in_rate
         t_start, t_end = base + u.t_start, base + u.t_end
-        words = [{**w, "start": round(base + w["start"], 3), "end": round(base + w["end"], 3)} for w in u.words()]
+        words = [
+            {**w, "start": round(base + w["start"], 3), "end": round(base + w["end"], 3)} for w in u.words()
+        ]
         t_mono = stream.t_mono_ref + (t_end - stream.offset_ref / stream.in_rate)
         return Event(
             kind="speech",
@@ -109,7 +113,9 @@ def build_stage(config: EdgeConfig, manifest: Manifest) -> Stage:
     """The model is loaded once; each audio source gets its own recogniser state."""
     speech = config.speech
     precision = speech.precision or config.runtime.precision
-    model = SpeechModel.load(manifest, speech.model, precision, config.runtime.providers, config.runtime.threads)
+    model = SpeechModel.load(
+        manifest, speech.model, precision, config.runtime.providers, config.runtime.threads
+    )
     try:
         Recognizer(model, speech)  # fail now (bad grammar) rather than at the first audio chunk
     except ValueError as exc:

@@ -65,8 +65,14 @@ def metadata() -> dict[str, str]:
 def export(model: SpeechNet, path: Path) -> None:
     dummy = torch.randn(1, 120, FeatureParams().n_mels)
     torch.onnx.export(
-        model, (dummy,), str(path), input_names=["features"], output_names=["log_probs"],
-        dynamic_axes={"features": {1: "frames"}, "log_probs": {1: "steps"}}, opset_version=17, dynamo=False,
+        model,
+        (dummy,),
+        str(path),
+        input_names=["features"],
+        output_names=["log_probs"],
+        dynamic_axes={"features": {1: "frames"}, "log_probs": {1: "steps"}},
+        opset_version=17,
+        dynamo=False,
     )
     proto = onnx.load(str(path))
     for key, value in metadata().items():
@@ -97,10 +103,22 @@ def manifest_entry(path: Path, precision: str, model: SpeechNet | None = None) -
         "description": "Spoken digits and operator commands (word-level CTC, DS-CNN); "
         "log-mel 40 x 10 ms in, per-40 ms word posteriors out",
         "files": {precision: {"file": path.name, "sha256": sha256_of(path), "bytes": path.stat().st_size}},
-        "inputs": [{"name": "features", "shape": [1, "frames", 40], "dtype": "float32",
-                    "meaning": "log-mel frames from edge.speech.frontend.LogMel"}],
-        "outputs": [{"name": "log_probs", "shape": [1, "steps", len(LABELS)], "dtype": "float32",
-                     "meaning": "log-softmax over vocabulary; steps = ceil(ceil(frames/2)/2)"}],
+        "inputs": [
+            {
+                "name": "features",
+                "shape": [1, "frames", 40],
+                "dtype": "float32",
+                "meaning": "log-mel frames from edge.speech.frontend.LogMel",
+            }
+        ],
+        "outputs": [
+            {
+                "name": "log_probs",
+                "shape": [1, "steps", len(LABELS)],
+                "dtype": "float32",
+                "meaning": "log-softmax over vocabulary; steps = ceil(ceil(frames/2)/2)",
+            }
+        ],
         "vocabulary": LABELS,
         "license": FSDD_NOTICE,
     }
@@ -135,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 worst = max(worst, float(np.abs(ref - outputs[i]).max()))
                 mismatched += greedy(ref) != greedy(outputs[i])
                 checked += 1
-    print(f"parity: max |torch - onnx| = {worst:.2e} over {checked} utterances, {mismatched} transcripts differ")
+    print(
+        f"parity: max |torch - onnx| = {worst:.2e} over {checked} utterances, {mismatched} transcripts differ"
+    )
     print(f"onnx fp32 utterance accuracy (greedy): synth {results['synth']:.4f} fsdd {results['fsdd']:.4f}")
     if worst > args.tolerance or mismatched:
         print("PARITY FAILED", file=sys.stderr)
@@ -153,9 +173,15 @@ def main(argv: list[str] | None = None) -> int:
             "noise 0-30 dB SNR, gain, shift); FSDD speakers george, jackson, lucas, yweweler. Held out: "
             "espeak-ng en-gb-scotland, en-029, pl, hi; flite awb; FSDD speakers nicolas, theo.",
         }
-        entry["parity_fp32"] = {"max_abs_diff": worst, "transcripts_differ": mismatched, "utterances": checked}
-        entry["validation_fp32"] = {"synth_heldout_utt_acc": round(results["synth"], 4),
-                                    "fsdd_heldout_utt_acc": round(results["fsdd"], 4)}
+        entry["parity_fp32"] = {
+            "max_abs_diff": worst,
+            "transcripts_differ": mismatched,
+            "utterances": checked,
+        }
+        entry["validation_fp32"] = {
+            "synth_heldout_utt_acc": round(results["synth"], 4),
+            "fsdd_heldout_utt_acc": round(results["fsdd"], 4),
+        }
         update_manifest_entry(args.out.parent, MODEL_NAME, entry)
         print(f"updated {args.out.parent / 'manifest.yaml'}")
     return 0

@@ -103,15 +103,36 @@ def synth_one(job: Job) -> np.ndarray | None:
         if job.engine == "espeak":
             voice = f"{job.voice}+{job.variant}" if job.variant else job.voice
             cmd = [
-                "espeak-ng", "-v", voice, "-s", str(int(rng.integers(110, 230))), "-p", str(int(rng.integers(15, 90))),
-                "-g", str(int(rng.integers(0, 25))), "-a", "150", "-w", out, job.text,
+                "espeak-ng",
+                "-v",
+                voice,
+                "-s",
+                str(int(rng.integers(110, 230))),
+                "-p",
+                str(int(rng.integers(15, 90))),
+                "-g",
+                str(int(rng.integers(0, 25))),
+                "-a",
+                "150",
+                "-w",
+                out,
+                job.text,
             ]
         elif job.engine == "flite":
             stretch = rng.uniform(0.8, 1.35)
             f0 = rng.uniform(80, 220) if job.voice in ("slt",) else rng.uniform(70, 150)
             cmd = [
-                "flite", "-voice", job.voice, "--setf", f"duration_stretch={stretch:.2f}",
-                "--setf", f"int_f0_target_mean={f0:.0f}", "-t", job.text, "-o", out,
+                "flite",
+                "-voice",
+                job.voice,
+                "--setf",
+                f"duration_stretch={stretch:.2f}",
+                "--setf",
+                f"int_f0_target_mean={f0:.0f}",
+                "-t",
+                job.text,
+                "-o",
+                out,
             ]
         else:
             raise ValueError(job.engine)
@@ -165,8 +186,16 @@ def random_sequence(rng: np.random.Generator) -> list[str]:
     return list(rng.choice(WORDS, n))
 
 
-def make_jobs(engine: str, voices: list[str], variants: list[str], n_single: int, n_seq: int, n_oov: int,
-              n_mixed: int, seed: int) -> list[Job]:
+def make_jobs(
+    engine: str,
+    voices: list[str],
+    variants: list[str],
+    n_single: int,
+    n_seq: int,
+    n_oov: int,
+    n_mixed: int,
+    seed: int,
+) -> list[Job]:
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
 
@@ -213,7 +242,10 @@ def colored_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarr
 def hum(rng: np.random.Generator, n: int) -> np.ndarray:
     base = rng.choice([50.0, 60.0, 100.0, 120.0]) * rng.uniform(0.98, 1.02)
     t = np.arange(n) / SAMPLE_RATE
-    x = sum(rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6.3)) for k in range(1, 12))
+    x = sum(
+        rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6.3))
+        for k in range(1, 12)
+    )
     x = x + 0.1 * colored_noise(rng, n, 1.0)
     return x / (np.std(x) + 1e-9)
 
@@ -261,7 +293,9 @@ def alerts(rng: np.random.Generator, n: int) -> np.ndarray:
         x = np.sin(2 * np.pi * np.cumsum(f) / SAMPLE_RATE)
     else:  # two-tone chime
         f1, f2 = rng.uniform(400, 1500, 2)
-        x = np.where(t < t[-1] / 2, np.sin(2 * np.pi * f1 * t), np.sin(2 * np.pi * f2 * t)) * np.exp(-(t % (t[-1] / 2 + 1e-9)) * 3)
+        x = np.where(t < t[-1] / 2, np.sin(2 * np.pi * f1 * t), np.sin(2 * np.pi * f2 * t)) * np.exp(
+            -(t % (t[-1] / 2 + 1e-9)) * 3
+        )
     x = x + 0.02 * rng.standard_normal(n)
     return x / (np.std(x) + 1e-9)
 
@@ -314,10 +348,14 @@ def channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """Headset, cheap USB mic or an 8 kHz telephone line."""
     kind = rng.random()
     if kind < 0.35:
-        sos = signal.butter(4, [rng.uniform(80, 200), rng.uniform(6000, 7500)], "bandpass", fs=SAMPLE_RATE, output="sos")
+        sos = signal.butter(
+            4, [rng.uniform(80, 200), rng.uniform(6000, 7500)], "bandpass", fs=SAMPLE_RATE, output="sos"
+        )
         return signal.sosfilt(sos, x)
     if kind < 0.65:
-        sos = signal.butter(3, [rng.uniform(150, 400), rng.uniform(3500, 5500)], "bandpass", fs=SAMPLE_RATE, output="sos")
+        sos = signal.butter(
+            3, [rng.uniform(150, 400), rng.uniform(3500, 5500)], "bandpass", fs=SAMPLE_RATE, output="sos"
+        )
         y = signal.sosfilt(sos, x)
         drive = rng.uniform(1, 4)
         return np.tanh(drive * y / (np.max(np.abs(y)) + 1e-9)) / np.tanh(drive) * np.max(np.abs(y))
@@ -332,7 +370,9 @@ def channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return signal.resample_poly(y, 2, 1)
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, pool: list[np.ndarray], strength: float = 1.0) -> np.ndarray:
+def augment(
+    x: np.ndarray, rng: np.random.Generator, pool: list[np.ndarray], strength: float = 1.0
+) -> np.ndarray:
     """speed -> pad/shift -> reverb -> channel -> noise at an SNR -> gain."""
     x = np.asarray(x, np.float64)
     if rng.random() < 0.6:
@@ -385,7 +425,9 @@ def load_fsdd(speakers: set[str]) -> list[tuple[np.ndarray, str, str]]:
     return out
 
 
-def fsdd_sequences(clips: list[tuple[np.ndarray, str, str]], n: int, rng: np.random.Generator) -> list[tuple[np.ndarray, list[str]]]:
+def fsdd_sequences(
+    clips: list[tuple[np.ndarray, str, str]], n: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, list[str]]]:
     """Digit strings from one speaker's isolated digits joined with natural pauses."""
     by_speaker: dict[str, list[int]] = {}
     for i, (_, _, speaker) in enumerate(clips):
@@ -480,15 +522,22 @@ def main(argv: list[str] | None = None) -> int:
         + make_jobs("flite", FLITE_TEST, [], n(150), n(80), n(80), 0, args.seed + 13)
     )
     print(f"synthesizing {len(train_jobs)} training and {len(test_jobs)} test utterances", flush=True)
-    train_clean = cached(args.out / f"clean_train_{s}_{args.seed}.pkl", lambda: synthesize(train_jobs, args.workers))
-    test_clean = cached(args.out / f"clean_test_{s}_{args.seed}.pkl", lambda: synthesize(test_jobs, args.workers))
+    train_clean = cached(
+        args.out / f"clean_train_{s}_{args.seed}.pkl", lambda: synthesize(train_jobs, args.workers)
+    )
+    test_clean = cached(
+        args.out / f"clean_test_{s}_{args.seed}.pkl", lambda: synthesize(test_jobs, args.workers)
+    )
 
     test_speakers = set(args.fsdd_test_speakers.split(","))
     all_speakers = {p.stem.split("_")[1] for p in FSDD_DIR.glob("*.wav")}
     fsdd_train = load_fsdd(all_speakers - test_speakers)
     fsdd_test = load_fsdd(test_speakers)
-    print(f"FSDD: {len(fsdd_train)} training clips ({sorted(all_speakers - test_speakers)}), "
-          f"{len(fsdd_test)} held-out clips ({sorted(test_speakers)})", flush=True)
+    print(
+        f"FSDD: {len(fsdd_train)} training clips ({sorted(all_speakers - test_speakers)}), "
+        f"{len(fsdd_test)} held-out clips ({sorted(test_speakers)})",
+        flush=True,
+    )
 
     babble_pool = [x for x, words, _ in train_clean if words and words[0] == UNK][:600]
     test_babble = [x for x, words, _ in test_clean if words and words[0] == UNK][:200]

@@ -18,8 +18,14 @@ class SeparableBlock(nn.Module):
     def __init__(self, channels: int, kernel: int = 5, dilation: int = 1, stride: int = 1) -> None:
         super().__init__()
         self.depthwise = nn.Conv1d(
-            channels, channels, kernel, stride=stride, padding=dilation * (kernel - 1) // 2,
-            dilation=dilation, groups=channels, bias=False,
+            channels,
+            channels,
+            kernel,
+            stride=stride,
+            padding=dilation * (kernel - 1) // 2,
+            dilation=dilation,
+            groups=channels,
+            bias=False,
         )
         self.bn1 = nn.BatchNorm1d(channels)
         self.pointwise = nn.Conv1d(channels, channels, 1, bias=False)
@@ -33,11 +39,15 @@ class SeparableBlock(nn.Module):
 
 
 class SpeechNet(nn.Module):
-    def __init__(self, n_mels: int = 40, n_labels: int = 31, channels: int = 144, dropout: float = 0.1) -> None:
+    def __init__(
+        self, n_mels: int = 40, n_labels: int = 31, channels: int = 144, dropout: float = 0.1
+    ) -> None:
         super().__init__()
         self.input_norm = nn.BatchNorm1d(n_mels)
         self.stem = nn.Sequential(
-            nn.Conv1d(n_mels, channels, 5, stride=2, padding=2, bias=False), nn.BatchNorm1d(channels), nn.ReLU()
+            nn.Conv1d(n_mels, channels, 5, stride=2, padding=2, bias=False),
+            nn.BatchNorm1d(channels),
+            nn.ReLU(),
         )
         blocks = [SeparableBlock(channels, 5, 1), SeparableBlock(channels, 5, 1, stride=2)]
         blocks += [SeparableBlock(channels, 5, d) for d in (1, 2, 4, 8, 1, 2)]
@@ -57,7 +67,9 @@ class SpeechNet(nn.Module):
         if lengths is None:
             x = x - x.mean(dim=2, keepdim=True)
         else:
-            mask = (torch.arange(x.shape[2], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[:, None, :]
+            mask = (torch.arange(x.shape[2], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)[
+                :, None, :
+            ]
             mean = (x * mask).sum(dim=2, keepdim=True) / lengths[:, None, None].to(x.dtype)
             x = (x - mean) * mask
         x = self.input_norm(x)

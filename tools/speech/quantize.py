@@ -61,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     prepared = args.out.with_suffix(".pre.onnx")  # shape inference + BatchNorm folded into the convolutions
     quant_pre_process(str(args.fp32), str(prepared), skip_symbolic_shape=True)
     quantize_static(
-        str(prepared), str(args.out), SpeechCalibrationReader(train, args.calibration),
-        quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
+        str(prepared),
+        str(args.out),
+        SpeechCalibrationReader(train, args.calibration),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
         activation_type=QuantType.QUInt8,
     )
     prepared.unlink()
@@ -74,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         fp32, _ = onnx_accuracy(args.fp32, data)
         int8, _ = onnx_accuracy(args.out, data)
         change[name] = {"fp32": round(fp32, 4), "int8": round(int8, 4), "change": round(int8 - fp32, 4)}
-        print(f"{name}: utterance accuracy fp32 {fp32:.4f} int8 {int8:.4f} ({100 * (int8 - fp32):+.2f} points)")
+        print(
+            f"{name}: utterance accuracy fp32 {fp32:.4f} int8 {int8:.4f} ({100 * (int8 - fp32):+.2f} points)"
+        )
     if not args.no_manifest:
         entry = manifest_entry(args.out, "int8")
         entry["quantization"] = {

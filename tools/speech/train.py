@@ -146,9 +146,17 @@ def main(argv: list[str] | None = None) -> int:
         return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, (fraction - 0.05) / 0.95))))
 
     def save(name: str, epoch: int, scores: dict) -> None:
-        state = {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "step": step,
-                 "best": best, "used": time.time() - t0, "channels": args.channels, "labels": LABELS,
-                 "scores": scores}
+        state = {
+            "model": model.state_dict(),
+            "opt": opt.state_dict(),
+            "epoch": epoch,
+            "step": step,
+            "best": best,
+            "used": time.time() - t0,
+            "channels": args.channels,
+            "labels": LABELS,
+            "scores": scores,
+        }
         torch.save(state, args.ckpt / name)
 
     out_of_time = False
@@ -167,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             x = spec_augment(x, lengths, rng)
             log_probs = model(x, lengths)
             out_lengths = SpeechNet.output_lengths(lengths)
-            loss = F.ctc_loss(log_probs.transpose(0, 1), targets, out_lengths, target_lengths, blank=0,
-                              zero_infinity=True)
+            loss = F.ctc_loss(
+                log_probs.transpose(0, 1), targets, out_lengths, target_lengths, blank=0, zero_infinity=True
+            )
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -178,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             seen += 1
             if step % 100 == 0:
                 elapsed = time.time() - t0
-                print(f"epoch {epoch} step {step} loss {running / seen:.3f} lr {opt.param_groups[0]['lr']:.2e} "
-                      f"{elapsed / 60:.1f}/{args.minutes:.0f} min", flush=True)
+                print(
+                    f"epoch {epoch} step {step} loss {running / seen:.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{elapsed / 60:.1f}/{args.minutes:.0f} min",
+                    flush=True,
+                )
                 running, seen = 0.0, 0
             if time.time() - last_save > 300:  # survive a kill mid-epoch (resume restarts this epoch)
                 save("last.pt", epoch, {})
@@ -188,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                 break
         scores = {name: evaluate(model, data) for name, data in vals.items()}
         score = scores["fsdd"] + scores["synth"]
-        print(f"== epoch {epoch} done: utterance accuracy synth {scores['synth']:.3f} fsdd {scores['fsdd']:.3f} "
-              f"({(time.time() - t0) / 60:.1f} min)", flush=True)
+        print(
+            f"== epoch {epoch} done: utterance accuracy synth {scores['synth']:.3f} fsdd {scores['fsdd']:.3f} "
+            f"({(time.time() - t0) / 60:.1f} min)",
+            flush=True,
+        )
         if score > best:
             best = score
             save("best.pt", epoch + 1, scores)

@@ -1,0 +1,105 @@
+"""Choose `speech.min_confidence` on a development set, never on the evaluation sets.
+
+    python tools/speech/calibrate.py
+
+The development set is fresh utterances (new texts, new augmentation) from the TRAINING voices and the
+training FSDD speakers, plus new OOV and non-speech clips: nothing here is in the held-out evaluation. Each
+clip goes through the `edge listen` path once with rejection off; the threshold is then swept offline and
+the lowest one whose OOV and non-speech false-accept rates stay within the targets (with a margin) is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from make_data import (
+    ESPEAK_TRAIN,
+    FLITE_TRAIN,
+    UNK,
+    augment,
+    espeak_variants,
+    load_fsdd,
+    make_jobs,
+    nonspeech_clip,
+    synthesize,
+)
+
+from edge.config import EdgeConfig
+from edge.runtime import load_manifest
+from edge.speech.recognizer import Recognizer, SpeechModel, transcribe_clip
+
+
+def dev_set(seed: int, fsdd_test_speakers: set[str]) -> dict[str, list[tuple[np.ndarray, str]]]:
+    rng = np.random.default_rng(seed)
+    variants = espeak_variants()
+    jobs = make_jobs("espeak", ESPEAK_TRAIN, variants, 120, 60, 120, 0, seed + 1)
+    jobs += make_jobs("flite", FLITE_TRAIN, [], 40, 20, 40, 0, seed + 2)
+    clean = synthesize(jobs, 2)
+    pool = [x for x, w, _ in clean if w and w[0] == UNK][:80]
+    sets: dict[str, list[tuple[np.ndarray, str]]] = {"words": [], "oov": [], "nonspeech": []}
+    for x, words, _ in clean:
+        key = "oov" if UNK in words else "words"
+        sets[key].append((augment(x, rng, pool, strength=0.8), " ".join(words)))
+    speakers = {"george", "jackson", "lucas", "yweweler"} - fsdd_test_speakers
+    fsdd = load_fsdd(speakers)
+    for i in rng.choice(len(fsdd), 150, replace=False):
+        x, word, _ = fsdd[i]
+        sets["words"].append((augment(x, rng, pool, strength=0.5), word))
+    sets["nonspeech"] = [(nonspeech_clip(rng, pool), "") for _ in range(150)]
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--precision", default="int8")
+    ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument(
+        "--max-oov",
+        type=float,
+        default=0.20,
+        help="OOV false-accept rate allowed on the dev set (the target)",
+    )
+    ap.add_argument("--max-nonspeech", type=float, default=0.05)
+    args = ap.parse_args(argv)
+    sets = dev_set(args.seed, {"nicolas", "theo"})
+    cfg = EdgeConfig().speech.model_copy(update={"min_confidence": 0.0})
+    model = SpeechModel.load(load_manifest(), "speech", args.precision, ["cpu"], 1)
+    recognizer = Recognizer(model, cfg)
+    heard: dict[str, list[tuple[str, str, float, bool]]] = {}
+    for name, items in sets.items():
+        heard[name] = []
+        for x, ref in items:
+            spoken = [u for u in transcribe_clip(recognizer, x, 16000) if u.decoded.words]
+            hyp = " ".join(u.decoded.hypothesis for u in spoken)
+            confidence = min((u.confidence for u in spoken), default=0.0)
+            unknown = any(u.decoded.rejected for u in spoken)  # with min_confidence 0 only <unk> rejects
+            heard[name].append((ref, hyp, confidence, unknown))
+    print(f"dev set: {', '.join(f'{k} {len(v)}' for k, v in heard.items())}")
+    print("threshold  words_utt_acc  oov_false_accept  nonspeech_false_accept")
+    chosen = None
+    for threshold in np.arange(0.3, 0.96, 0.05):
+
+        def accepted(row, threshold: float = threshold) -> bool:
+            _, hyp, confidence, unknown = row
+            return bool(hyp) and not unknown and confidence >= threshold
+
+        acc = np.mean([accepted(r) and r[1] == r[0] for r in heard["words"]])
+        oov = np.mean([accepted(r) for r in heard["oov"]])
+        non = np.mean([accepted(r) for r in heard["nonspeech"]])
+        print(f"{threshold:9.2f}  {acc:13.3f}  {oov:16.3f}  {non:22.3f}")
+        if chosen is None and oov <= args.max_oov and non <= args.max_nonspeech:
+            chosen = round(float(threshold), 2)
+    print(f"lowest threshold within the limits: {chosen}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
