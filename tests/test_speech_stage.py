@@ -156,3 +156,19 @@ def test_microphone_path_prints_utterances_as_they_end(monkeypatch) -> None:
     code = listen_microphone(cfg, build_recognizer(cfg, "int8", None), "tsv", 2.0, out)
     assert code == 0
     assert out.getvalue().splitlines()[0].split("\t")[:2] == ["mic0", "pass"]
+
+
+def test_no_microphone_is_a_clear_error(monkeypatch) -> None:
+    from edge.errors import SourceError
+
+    fake = types.ModuleType("sounddevice")
+    fake.PortAudioError = OSError
+
+    def no_device(device=None, kind=None):
+        raise ValueError("No input device")
+
+    fake.query_devices = no_device
+    monkeypatch.setattr(microphone, "_import_sounddevice", lambda: fake)
+    cfg = EdgeConfig()
+    with pytest.raises(SourceError, match="no default microphone"):
+        listen_microphone(cfg, build_recognizer(cfg, "int8", None), "tsv", 1.0, io.StringIO())

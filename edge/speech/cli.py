@@ -137,9 +137,11 @@ def listen_files(recognizer: Recognizer, paths: list[str], fmt: str, out: TextIO
 
 def listen_microphone(cfg: EdgeConfig, recognizer: Recognizer, fmt: str, seconds: float, out: TextIO) -> int:
     """Live: the microphone pushes hops into a queue; this thread recognises and prints as utterances end."""
-    from edge.sources.microphone import MicrophoneSource  # lazy: needs PortAudio
+    from edge.sources.microphone import MicrophoneSource, describe_device, load_sounddevice  # lazy: PortAudio
 
     mic_cfg = cfg.microphone.model_copy(update={"sample_rate": recognizer.sample_rate})
+    # an interactive command fails at once when there is no microphone (the service keeps retrying instead)
+    describe_device(load_sounddevice(), mic_cfg.device)
     chunks: queue.Queue[AudioChunk] = queue.Queue()
     source = MicrophoneSource(mic_cfg, chunks.put)
     source.start()
