@@ -37,6 +37,11 @@ DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "demo.yaml"
 MODEL_STAGES = ("ocr", "speech", "fusion")
 
 
+def stage_precision(config: EdgeConfig, name: str) -> str:
+    """A model section's own `precision` wins over `runtime.precision`."""
+    return getattr(getattr(config, name), "precision", None) or config.runtime.precision
+
+
 def build_stages(config: EdgeConfig, manifest: Manifest, optional: bool = False) -> list[Stage]:
     """One stage per enabled model. With optional=True (the demo) a model that is not installed is skipped
     with a warning; otherwise it is an error, because a station silently running without OCR is worse."""
@@ -44,9 +49,10 @@ def build_stages(config: EdgeConfig, manifest: Manifest, optional: bool = False)
     for name in MODEL_STAGES:
         if not getattr(config, name).enabled:
             continue
-        if not manifest.has(name, config.runtime.precision):
+        precision = stage_precision(config, name)
+        if not manifest.has(name, precision):
             message = (
-                f"the {name} stage is enabled but models/manifest.yaml lists no {config.runtime.precision} "
+                f"the {name} stage is enabled but models/manifest.yaml lists no {precision} "
                 f"'{name}' model; install the model files or set `{name}: {{enabled: false}}`"
             )
             if optional:

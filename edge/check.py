@@ -55,8 +55,10 @@ def _check_state_dir(config: EdgeConfig) -> Iterator[Result]:
 
 
 def _check_models(config: EdgeConfig, manifest: Manifest, demo: bool) -> Iterator[Result]:
-    precision = config.runtime.precision
+    from edge.app import stage_precision
+
     for name in ("ocr", "speech", "fusion"):
+        precision = stage_precision(config, name)
         if not getattr(config, name).enabled:
             yield True, f"{name}: disabled in the config"
             continue
@@ -76,13 +78,12 @@ def _check_models(config: EdgeConfig, manifest: Manifest, demo: bool) -> Iterato
         except EdgeError as exc:
             yield exc.exit_code, f"{name}: {exc}"
             continue
-        yield from _acceptance(name, manifest, config)
+        if precision == "int8":
+            yield from _acceptance(name, manifest, config)
 
 
 def _acceptance(name: str, manifest: Manifest, config: EdgeConfig) -> Iterator[Result]:
     """Models that ship a golden set compare INT8 against FP32 (quantization can wreck a recognizer)."""
-    if config.runtime.precision != "int8":
-        return
     try:
         module = importlib.import_module(f"edge.{name}.acceptance")
     except ImportError:
