@@ -60,6 +60,7 @@ def dev_set(seed: int, fsdd_test_speakers: set[str]) -> dict[str, list[tuple[np.
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--precision", default="int8")
+    ap.add_argument("--models", type=Path, default=None, help="models folder (default: models/)")
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument(
         "--max-oov",
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sets = dev_set(args.seed, {"nicolas", "theo"})
     cfg = EdgeConfig().speech.model_copy(update={"min_confidence": 0.0})
-    model = SpeechModel.load(load_manifest(), "speech", args.precision, ["cpu"], 1)
+    model = SpeechModel.load(load_manifest(args.models), "speech", args.precision, ["cpu"], 1)
     recognizer = Recognizer(model, cfg)
     heard: dict[str, list[tuple[str, str, float, bool]]] = {}
     for name, items in sets.items():
