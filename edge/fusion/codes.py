@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from edge.textdistance import edit_distance
+
 SERIAL_RE = re.compile(r"^SN-(\d{6})(\d)$")
 LOT_RE = re.compile(r"^LOT (\d{4}-[A-Z]\d{2})$")
 CLASSES = ("ok", "label_missing", "print_defect", "wrong_code", "surface_defect")
@@ -57,17 +59,6 @@ _DIGIT_OF = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "T"
 
 def confusable_form(text: str) -> str:
     return text.upper().replace(" ", "").translate(_CONFUSABLE)
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (codes are short, so the plain dynamic programme is fine)."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def fuzzy_checks(serial_line: str | None, lot_line: str | None, expected_lots) -> dict:

@@ -13,16 +13,7 @@ import cv2
 from edge.errors import ModelError
 from edge.ocr.recognizer import MODEL_NAME, Recognizer
 from edge.runtime import Manifest
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+from edge.textdistance import edit_distance
 
 
 def load_golden(manifest: Manifest) -> tuple[list, list[str]]:
@@ -49,7 +40,7 @@ def load_golden(manifest: Manifest) -> tuple[list, list[str]]:
 
 def _cer(recognizer: Recognizer, images: list, labels: list[str]) -> float:
     texts = [r.text for r in recognizer.recognize(images)]
-    edits = sum(_edit_distance(t, label) for t, label in zip(texts, labels))
+    edits = sum(edit_distance(t, label) for t, label in zip(texts, labels))
     return edits / max(1, sum(len(label) for label in labels))
 
 

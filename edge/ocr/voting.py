@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+from edge.textdistance import edit_distance
+
 
 @dataclass(frozen=True)
 class Vote:
@@ -18,16 +20,6 @@ class Vote:
     confidence: float  # mean confidence of the frames that read the winning text
     agree: int         # how many frames in the window read it
     voted: bool        # agree >= min_agree
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 class FrameVoter:
@@ -48,7 +40,7 @@ class FrameVoter:
             totals[t] += c
             counts[t] += 1
         winner = max(totals, key=lambda t: (counts[t], totals[t]))
-        near_miss = _edit_distance(winner, text) <= max(1, len(winner) // 5)
+        near_miss = edit_distance(winner, text) <= max(1, len(winner) // 5)
         if winner != text and counts[winner] >= self.min_agree and near_miss and counts[winner] > counts[text]:
             return Vote(winner, totals[winner] / counts[winner], counts[winner], True)
         return Vote(text, totals[text] / counts[text], counts[text], counts[text] >= self.min_agree)

@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from vocab import DIGITS, WORDS
 
+from edge.textdistance import edit_distance
+
 SETS = ("synth", "fsdd", "fsdd_seq", "oov", "nonspeech")
 SYSTEMS = ("ours-int8", "ours-fp32", "pocketsphinx-word", "pocketsphinx-seq")
 FSDD_DIR = Path("/work/shared/data/speech/fsdd/recordings")
@@ -142,15 +144,6 @@ def run_system(system: str, eval_dir: Path, limit: int) -> dict:
 
 
 # ---- metrics ------------------------------------------------------------------------------------------
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
 
 
 def scores(refs: list[str], hyps: list[str]) -> dict:
