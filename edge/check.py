@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from edge.config import EdgeConfig, load_config
 from edge.errors import EdgeError

@@ -14,8 +14,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from edge import __version__
 from edge.errors import EdgeError

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,7 +32,7 @@ class CameraConfig(Strict):
     (contains '!'), a video file, or a folder of images."""
 
     enabled: bool = True
-    source: Union[int, str] = 0
+    source: int | str = 0
     id: str = "camera0"
     width: int | None = Field(default=None, gt=0)
     height: int | None = Field(default=None, gt=0)
@@ -50,7 +50,7 @@ class MicrophoneConfig(Strict):
     """`device`: null (system default), an index, a name substring, or a WAV file to replay."""
 
     enabled: bool = True
-    device: Union[int, str, None] = None
+    device: int | str | None = None
     id: str = "mic0"
     sample_rate: int = Field(default=16000, ge=8000, le=192000)  # rate the stages receive
     device_rate: int | None = Field(default=None, ge=8000, le=192000)  # null: the device's default

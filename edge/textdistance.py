@@ -5,7 +5,7 @@ Texts here are short (codes, lines, utterances), so the plain dynamic programme 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def edit_distance(a: Sequence, b: Sequence) -> int:

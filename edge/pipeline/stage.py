@@ -7,7 +7,8 @@ pipeline runs each stage in its own worker thread with a bounded inbox; a stage 
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Union
+from collections.abc import Iterable
+from typing import ClassVar, Union
 
 from edge.events import AudioChunk, Event, Frame
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from edge.events import Event
 from edge.pipeline.metrics import PipelineMetrics, StageStats

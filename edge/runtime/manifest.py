@@ -63,7 +63,7 @@ class Manifest:
     def names(self) -> list[str]:
         return sorted(self.models)
 
-    def all_files(self) -> list["ModelFile"]:
+    def all_files(self) -> list[ModelFile]:
         """Every (model, precision) file the manifest lists, in name order."""
         return [self.file(name, precision) for name in self.names() for precision in self.models[name].get("files", {})]
 

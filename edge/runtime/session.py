@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -121,7 +122,7 @@ class ModelSession:
         providers: Sequence[str] = ("auto",),
         threads: int = 1,
         required_metadata: Sequence[str] = (),
-    ) -> "ModelSession":
+    ) -> ModelSession:
         """Verify the file's sha256 against the manifest, then load it."""
         model: ModelFile = manifest.file(name, precision)
         model.verify()

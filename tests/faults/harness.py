@@ -31,7 +31,6 @@ import edge.app
 from edge.cli import main
 from edge.events import Event
 from edge.pipeline.stage import Stage
-from edge.pipeline.worker import StageWorker
 from edge.runtime import ModelSession
 
 
