@@ -33,6 +33,13 @@ class StageWorker:
             frame_inbox if frames_only else other_inbox, max_frames=frame_inbox
         )
         self.stats = StageStats()
+        # Prometheus children looked up once: .labels() takes a lock and a dict lookup, and these are
+        # touched for every frame and audio hop
+        self._latency = metrics.latency.labels(self.name)
+        self._processed = metrics.processed.labels(self.name)
+        self._errors = metrics.errors.labels(self.name)
+        self._dropped = metrics.dropped.labels(self.name)
+        self._queue_depth = metrics.queue_depth.labels(self.name)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"stage-{self.name}", daemon=True)
 
@@ -46,7 +53,7 @@ class StageWorker:
         lost = self.inbox.dropped_other
         if lost > lost_before and (lost in (1, 10, 100) or lost % 1000 == 0):
             log.warning("stage %s cannot keep up: %d audio hops/events dropped so far", self.name, lost)
-        self.metrics.dropped.labels(self.name).set(self.inbox.dropped)
+        self._dropped.set(self.inbox.dropped)
 
     def start(self) -> None:
         self._thread.start()
@@ -72,12 +79,12 @@ class StageWorker:
             ok = False
             events = []
             log.exception("stage %s failed on a %s item", self.name, getattr(item, "kind", "?"))
-            self.metrics.errors.labels(self.name).inc()
+            self._errors.inc()
         seconds = time.perf_counter() - start
         self.stats.end(seconds, ok, len(events))
-        self.metrics.latency.labels(self.name).observe(seconds)
-        self.metrics.processed.labels(self.name).inc()
-        self.metrics.queue_depth.labels(self.name).set(len(self.inbox))
+        self._latency.observe(seconds)
+        self._processed.inc()
+        self._queue_depth.set(len(self.inbox))
         for event in events:
             self.publish(event)
 
