@@ -53,3 +53,25 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("EDGE_CONFIG", "EDGE_MQTT_URL", "EDGE_DEVICE_ID", "NOTIFY_SOCKET", "WATCHDOG_USEC"):
         monkeypatch.delenv(var, raising=False)
     return state
+
+
+def track_started(monkeypatch: pytest.MonkeyPatch, *classes: type) -> list:
+    """Record every source of these classes started during a test, so the test's teardown can stop them
+    and a failing test never leaves capture threads running."""
+    started: list = []
+    for cls in classes:
+        original = cls.start
+
+        def start(self, _original=original):
+            started.append(self)
+            _original(self)
+
+        monkeypatch.setattr(cls, "start", start)
+    return started
+
+
+def stop_all(sources: list) -> None:
+    for source in sources:
+        source.stop()
+    for source in sources:
+        source.join(2)

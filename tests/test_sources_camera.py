@@ -14,25 +14,15 @@ from edge.config import CameraConfig
 from edge.errors import SourceError
 from edge.sources import camera as camera_module
 from edge.sources.camera import CameraSource, gstreamer_available, source_kind
+from tests.conftest import stop_all, track_started
 
 
 @pytest.fixture(autouse=True)
 def _stop_sources_after_each_test(monkeypatch):
     """Sources a failing test left running are stopped, so their threads never outlive the test."""
-    started = []
-    for cls in (CameraSource,):
-        original = cls.start
-
-        def start(self, _original=original):
-            started.append(self)
-            _original(self)
-
-        monkeypatch.setattr(cls, "start", start)
+    started = track_started(monkeypatch, CameraSource)
     yield
-    for source in started:
-        source.stop()
-    for source in started:
-        source.join(2)
+    stop_all(started)
 
 
 def _wait_for(condition, timeout: float = 5.0) -> None:

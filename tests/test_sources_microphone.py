@@ -15,25 +15,15 @@ from edge.errors import SourceError
 from edge.sources import microphone
 from edge.sources.audio import resample
 from edge.sources.microphone import MicrophoneSource
+from tests.conftest import stop_all, track_started
 
 
 @pytest.fixture(autouse=True)
 def _stop_sources_after_each_test(monkeypatch):
     """Sources a failing test left running are stopped, so their threads never outlive the test."""
-    started = []
-    for cls in (MicrophoneSource,):
-        original = cls.start
-
-        def start(self, _original=original):
-            started.append(self)
-            _original(self)
-
-        monkeypatch.setattr(cls, "start", start)
+    started = track_started(monkeypatch, MicrophoneSource)
     yield
-    for source in started:
-        source.stop()
-    for source in started:
-        source.join(2)
+    stop_all(started)
 
 
 class FakeStatus:

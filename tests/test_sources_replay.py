@@ -14,25 +14,15 @@ from edge.sources import microphone
 from edge.sources.audio import read_wav, resample
 from edge.sources.microphone import MicrophoneSource
 from edge.sources.replay import WavReplaySource, open_audio_source
+from tests.conftest import stop_all, track_started
 
 
 @pytest.fixture(autouse=True)
 def _stop_sources_after_each_test(monkeypatch):
     """Sources a failing test left running are stopped, so their threads never outlive the test."""
-    started = []
-    for cls in (MicrophoneSource, WavReplaySource):
-        original = cls.start
-
-        def start(self, _original=original):
-            started.append(self)
-            _original(self)
-
-        monkeypatch.setattr(cls, "start", start)
+    started = track_started(monkeypatch, MicrophoneSource, WavReplaySource)
     yield
-    for source in started:
-        source.stop()
-    for source in started:
-        source.join(2)
+    stop_all(started)
 
 
 def _write_8bit_stereo(path, seconds: float, rate: int = 44100):
