@@ -1,7 +1,8 @@
 """Quantise the FP32 CRNN to INT8 with onnxruntime; measure the candidate recipes and keep the best.
 
 Recipes (all per-channel INT8 weights):
-  static        every Conv/MatMul static QDQ (calibrated activations); the LSTM stays FP32
+  static        every Conv/MatMul static QDQ (calibrated activations), with Relu and MaxPool in the same
+                quantised domain so no dequantize/quantize pair sits between layers; the LSTM stays FP32
   static+dyn    as `static`, then the LSTM dynamically quantised (DynamicQuantizeLSTM)
   dynamic       every supported op dynamically quantised (no calibration)
 Calibration data: real-looking lines = the real-dev TRAIN split (never the held-out split we score on)
@@ -92,7 +93,7 @@ def quantise(recipe: str, fp32: Path, out: Path, calib: list[np.ndarray], method
         if recipe in ("static", "static+dyn"):
             stage = Path(tmp) / "static.onnx" if recipe == "static+dyn" else out
             quantize_static(str(pre), str(stage), LineCalibrationReader(calib), quant_format=QuantFormat.QDQ,
-                            op_types_to_quantize=["Conv", "MatMul"], per_channel=True,
+                            op_types_to_quantize=["Conv", "Relu", "MaxPool", "MatMul"], per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=calibrate,
                             extra_options={"CalibPercentile": 99.99} if method == "percentile" else None)

@@ -2,6 +2,8 @@
 
     python tools/speech/train.py --minutes 40            # fresh run, 40 min of wall time on one thread
     python tools/speech/train.py --minutes 40 --resume   # continue from work/speech/ckpt/last.pt
+    python tools/speech/train.py --minutes 40 --init work/speech/ckpt/v1_final.pt --lr 1e-3 --warp 0.12
+                                                         # fine-tune a trained model with a fresh schedule
 
 The learning rate follows the fraction of the time budget used (warm-up, then cosine decay), not a fixed
 number of steps: on a CPU shared with other jobs the run still ends annealed when the budget is spent.
@@ -78,6 +80,24 @@ def spec_augment(x: torch.Tensor, lengths: torch.Tensor, rng: np.random.Generato
     return x
 
 
+def mel_warp(x: torch.Tensor, max_warp: float, rng: np.random.Generator) -> torch.Tensor:
+    """Stretch or squeeze each utterance along the mel axis by up to +-max_warp (vocal tract length
+    perturbation): a cheap stand-in for the speakers with longer or shorter vocal tracts than our voices."""
+    if max_warp <= 0:
+        return x
+    n_mels = x.shape[2]
+    bins = torch.arange(n_mels, dtype=torch.float32)
+    out = torch.empty_like(x)
+    for row in range(x.shape[0]):
+        alpha = float(rng.uniform(1.0 - max_warp, 1.0 + max_warp))
+        src = (bins / alpha).clamp(0, n_mels - 1)
+        lo = src.floor().long()
+        hi = (lo + 1).clamp(max=n_mels - 1)
+        frac = src - lo.float()
+        out[row] = x[row][:, lo] * (1 - frac) + x[row][:, hi] * frac
+    return out
+
+
 def greedy(log_probs: np.ndarray) -> list[int]:
     best = log_probs.argmax(-1)
     out, prev = [], 0
@@ -116,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels", type=int, default=144)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning, fresh schedule)")
+    ap.add_argument("--warp", type=float, default=0.0, help="mel-axis warp augmentation, e.g. 0.12 = +-12%%")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -138,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(args.seed + start_epoch)
         print(f"resumed at epoch {start_epoch}, step {step}", flush=True)
 
+    if args.init and not args.resume:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(init["model"])
+        print(f"initialised from {args.init} (scores then: {init.get('scores', {})})", flush=True)
+        print("  " + " ".join(f"{k} {v:.3f}" for k, v in ((n, evaluate(model, d)) for n, d in vals.items())),
+              flush=True)
+
     t0 = time.time() - used
 
     def lr_at(fraction: float) -> float:
@@ -154,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             "best": best,
             "used": time.time() - t0,
             "channels": args.channels,
+            "init": str(args.init) if args.init else None,
+            "warp": args.warp,
             "labels": LABELS,
             "scores": scores,
         }
@@ -172,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             for group in opt.param_groups:
                 group["lr"] = lr_at(fraction)
             x, lengths, targets, target_lengths = train.batch(idxs)
-            x = spec_augment(x, lengths, rng)
+            x = spec_augment(mel_warp(x, args.warp, rng), lengths, rng)
             log_probs = model(x, lengths)
             out_lengths = SpeechNet.output_lengths(lengths)
             loss = F.ctc_loss(
