@@ -65,13 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--max-oov",
         type=float,
-        default=0.20,
-        help="OOV false-accept rate allowed on the dev set (the target)",
+        default=0.18,
+        help="OOV false-accept rate allowed on the dev set: the 20%% target less a 2-point margin, because "
+        "held-out voices false-accept more than the training voices of the dev set (v1: 22.0%% vs 19.4%%)",
     )
-    ap.add_argument("--max-nonspeech", type=float, default=0.05)
+    ap.add_argument("--max-nonspeech", type=float, default=0.04, help="the 5%% target less a 1-point margin")
+    ap.add_argument("--end-silence-ms", type=int, help="endpointing silence to try (default: the config's)")
     args = ap.parse_args(argv)
     sets = dev_set(args.seed, {"nicolas", "theo"})
     cfg = EdgeConfig().speech.model_copy(update={"min_confidence": 0.0})
+    if args.end_silence_ms:
+        cfg = cfg.model_copy(update={"end_silence_ms": args.end_silence_ms})
     model = SpeechModel.load(load_manifest(args.models), "speech", args.precision, ["cpu"], 1)
     recognizer = Recognizer(model, cfg)
     heard: dict[str, list[tuple[str, str, float, bool]]] = {}

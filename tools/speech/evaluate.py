@@ -254,8 +254,9 @@ def table(results: list[dict], rtf: dict, lat: dict, command: str) -> str:
         "",
         (
             f"Rejection threshold `speech.min_confidence` = {threshold}, chosen on a development set of the training "
-            "voices (new utterances) by `python tools/speech/calibrate.py` as the lowest value meeting the "
-            "false-accept targets there; a lower value trades false accepts for accuracy."
+            "voices (new utterances) by `python tools/speech/calibrate.py` as the lowest value whose false accepts "
+            "there stay 2 points (OOV) and 1 point (non-speech) under the targets; a lower value trades false "
+            "accepts for accuracy."
         ),
         "",
         *targets(results, rtf, lat),
