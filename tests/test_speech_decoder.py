@@ -67,6 +67,16 @@ def test_unknown_word_rejects_instead_of_guessing() -> None:
     assert "unknown" in result.reason
 
 
+def test_unknown_probability_rejects_a_near_miss_when_asked() -> None:
+    # "sixty": a confident "six" whose tail still looks a little like an unknown word
+    lp = posteriors(SILENCE + spike("six") + [{"<unk>": 0.3}] + SILENCE)
+    assert Decoder(LABELS).decode(lp).transcript == "six"  # off by default
+    result = Decoder(LABELS, max_unknown=0.2).decode(lp)
+    assert result.rejected and result.transcript == "" and result.hypothesis == "six"
+    assert "unknown" in result.reason
+    assert Decoder(LABELS, max_unknown=0.4).decode(lp).transcript == "six"
+
+
 def test_low_confidence_rejects() -> None:
     lp = posteriors(SILENCE + [{"seven": 0.45, "eight": 0.35}] + SILENCE)
     result = Decoder(LABELS, min_confidence=0.5).decode(lp)

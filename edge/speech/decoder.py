@@ -31,6 +31,7 @@ class Decoded:
     words: list[Word] = field(default_factory=list)  # the hypothesis, including rejected words
     rejected: bool = False  # something was said but not accepted (unknown word, low confidence, off-grammar)
     reason: str = ""
+    unknown: float = 0.0  # highest <unk> probability of any frame (see Decoder.max_unknown)
 
     @property
     def transcript(self) -> str:
@@ -191,12 +192,18 @@ def forced_alignment(log_probs: np.ndarray, labels: Sequence[int]) -> list[tuple
 class Decoder:
     """Posteriors -> Decoded words, with a rejection threshold and an optional grammar."""
 
-    def __init__(self, labels: Sequence[str], min_confidence: float = 0.5, beam: int = 8) -> None:
+    def __init__(
+        self, labels: Sequence[str], min_confidence: float = 0.5, beam: int = 8, max_unknown: float = 1.0
+    ) -> None:
         self.labels = list(labels)
         if self.labels[0] != BLANK:
             raise ValueError("label 0 must be the CTC blank")
         self.min_confidence = min_confidence
         self.beam = beam
+        # An out-of-vocabulary word that sounds like a vocabulary word ("sixty" -> "six") often still puts
+        # some <unk> probability on a frame; rejecting above this catches it (1.0 = off).
+        self.max_unknown = max_unknown
+        self.unk_index = self.labels.index(UNK) if UNK in self.labels else None
 
     def decode(self, log_probs: np.ndarray, grammar: Grammar | None = None) -> Decoded:
         log_probs = np.asarray(log_probs, np.float64)
@@ -214,7 +221,10 @@ class Decoder:
         for label, (start, end) in zip(ids, forced_alignment(log_probs, ids)):
             confidence = float(probs[start:end, label].max()) if end > start else 0.0
             words.append(Word(self.labels[label], confidence, start, end))
-        return self._judge(words, off_grammar)
+        unknown = float(probs[:, self.unk_index].max()) if self.unk_index is not None else 0.0
+        decoded = self._judge(words, off_grammar, unknown)
+        decoded.unknown = unknown
+        return decoded
 
     def _constrained(self, log_probs: np.ndarray, grammar: Grammar) -> tuple[list[int], bool]:
         """Best beam hypothesis the grammar accepts; else the best overall, marked off-grammar."""
@@ -230,9 +240,11 @@ class Decoder:
                 return [], False  # silence is always allowed
         return heard or (list(hyps[0][0]) if hyps else []), True
 
-    def _judge(self, words: list[Word], off_grammar: bool) -> Decoded:
+    def _judge(self, words: list[Word], off_grammar: bool, unknown: float = 0.0) -> Decoded:
         if any(w.word == UNK for w in words):
             return Decoded(words, True, "unknown word")
+        if unknown > self.max_unknown:
+            return Decoded(words, True, f"may be an unknown word (p={unknown:.2f})")
         if off_grammar:
             return Decoded(words, True, "not allowed by the grammar")
         weakest = min(w.confidence for w in words)

@@ -118,7 +118,9 @@ class Recognizer:
     def __init__(self, model: SpeechModel, cfg: SpeechConfig) -> None:
         self.model = model
         self.cfg = cfg
-        self.decoder = Decoder(model.labels, min_confidence=cfg.min_confidence, beam=cfg.beam)
+        self.decoder = Decoder(
+            model.labels, min_confidence=cfg.min_confidence, beam=cfg.beam, max_unknown=cfg.max_unknown
+        )
         self.grammar = Grammar(cfg.grammar, model.labels) if cfg.grammar else None
         self.features = LogMel(model.params)
         self.endpointer = Endpointer(vad_config(cfg, model.params))

@@ -86,23 +86,26 @@ def main(argv: list[str] | None = None) -> int:
             hyp = " ".join(u.decoded.hypothesis for u in spoken)
             confidence = min((u.confidence for u in spoken), default=0.0)
             unknown = any(u.decoded.rejected for u in spoken)  # with min_confidence 0 only <unk> rejects
-            heard[name].append((ref, hyp, confidence, unknown))
+            p_unknown = max((u.decoded.unknown for u in spoken), default=0.0)
+            heard[name].append((ref, hyp, confidence, unknown, p_unknown))
     print(f"dev set: {', '.join(f'{k} {len(v)}' for k, v in heard.items())}")
-    print("threshold  words_utt_acc  oov_false_accept  nonspeech_false_accept")
     chosen = None
-    for threshold in np.arange(0.3, 0.96, 0.05):
+    for max_unknown in (1.0, 0.2, 0.15, 0.1):
+        print(f"speech.max_unknown {max_unknown}" + (" (off, the default)" if max_unknown == 1.0 else ""))
+        print("threshold  words_utt_acc  oov_false_accept  nonspeech_false_accept")
+        for threshold in np.arange(0.3, 0.96, 0.05):
 
-        def accepted(row, threshold: float = threshold) -> bool:
-            _, hyp, confidence, unknown = row
-            return bool(hyp) and not unknown and confidence >= threshold
+            def accepted(row, threshold: float = threshold, max_unknown: float = max_unknown) -> bool:
+                _, hyp, confidence, unknown, p_unknown = row
+                return bool(hyp) and not unknown and confidence >= threshold and p_unknown <= max_unknown
 
-        acc = np.mean([accepted(r) and r[1] == r[0] for r in heard["words"]])
-        oov = np.mean([accepted(r) for r in heard["oov"]])
-        non = np.mean([accepted(r) for r in heard["nonspeech"]])
-        print(f"{threshold:9.2f}  {acc:13.3f}  {oov:16.3f}  {non:22.3f}")
-        if chosen is None and oov <= args.max_oov and non <= args.max_nonspeech:
-            chosen = round(float(threshold), 2)
-    print(f"lowest threshold within the limits: {chosen}")
+            acc = np.mean([accepted(r) and r[1] == r[0] for r in heard["words"]])
+            oov = np.mean([accepted(r) for r in heard["oov"]])
+            non = np.mean([accepted(r) for r in heard["nonspeech"]])
+            print(f"{threshold:9.2f}  {acc:13.3f}  {oov:16.3f}  {non:22.3f}")
+            if max_unknown == 1.0 and chosen is None and oov <= args.max_oov and non <= args.max_nonspeech:
+                chosen = round(float(threshold), 2)
+    print(f"lowest min_confidence within the limits (max_unknown off): {chosen}")
     return 0
 
 
