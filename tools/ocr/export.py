@@ -52,7 +52,7 @@ RECIPE = {
     "training": "CTC, AdamW lr 2e-3 cosine over a 50-minute wall-clock budget, then resumed twice, to 80 and "
                 "100 minutes (8844 steps of ~48 lines, ~2.6 passes over the data), 1 torch thread, shared 2-core VM",
 }
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 
 
 def load_model(checkpoint: Path) -> CRNN:
