@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,25 +95,17 @@ def proc_sample(pid: int) -> dict:
     return {"rss_mb": round(rss_kb / 1024, 2), "threads": threads, "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def rss_trend(samples: list[dict], window_s: float) -> dict:
     """RSS growth = median of the last window minus median of the first window after warm-up, plus the
     least-squares slope. Single samples swing by ~10 MB with how many frames happen to be in flight, so a
     first-sample-to-last-sample difference measures that swing, not a leak."""
     t0, t1 = samples[0]["t_s"], samples[-1]["t_s"]
-    first = [s["rss_mb"] for s in samples if s["t_s"] <= t0 + window_s]
-    last = [s["rss_mb"] for s in samples if s["t_s"] >= t1 - window_s]
-    times = [s["t_s"] for s in samples]
-    mean_t, mean_r = sum(times) / len(times), sum(s["rss_mb"] for s in samples) / len(samples)
-    spread = sum((t - mean_t) ** 2 for t in times)
-    slope = sum((s["t_s"] - mean_t) * (s["rss_mb"] - mean_r) for s in samples) / spread if spread else 0.0
-    return {"after_warmup": round(median(first), 2), "end": round(median(last), 2),
-            "growth": round(median(last) - median(first), 2), "slope_mb_per_10min": round(slope * 600, 2)}
+    start = statistics.median(s["rss_mb"] for s in samples if s["t_s"] <= t0 + window_s)
+    end = statistics.median(s["rss_mb"] for s in samples if s["t_s"] >= t1 - window_s)
+    times, rss = [s["t_s"] for s in samples], [s["rss_mb"] for s in samples]
+    slope = statistics.linear_regression(times, rss).slope if len(set(times)) > 1 else 0.0
+    return {"after_warmup": round(start, 2), "end": round(end, 2), "growth": round(end - start, 2),
+            "slope_mb_per_10min": round(slope * 600, 2)}
 
 
 def scrape(port: int) -> tuple[float, dict]:

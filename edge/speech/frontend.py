@@ -176,8 +176,9 @@ class Endpointer:
         self.last_voiced = 0
 
     @staticmethod
-    def frame_db(frame: np.ndarray) -> float:
-        return float(10.0 * np.log10(np.sum(np.exp(frame.astype(np.float64))) + 1e-12))
+    def frames_db(frames: np.ndarray) -> np.ndarray:
+        """Energy of each log-mel frame in dB (one vectorised pass per pushed block)."""
+        return 10.0 * np.log10(np.exp(np.asarray(frames, np.float64)).sum(axis=1) + 1e-12)
 
     def _is_voiced(self, level_db: float) -> bool:
         if self.floor_db is None:
@@ -195,9 +196,7 @@ class Endpointer:
     def push(self, frames: np.ndarray) -> list[Segment]:
         done: list[Segment] = []
         cfg = self.config
-        levels = (
-            10.0 * np.log10(np.exp(np.asarray(frames, np.float64)).sum(axis=1) + 1e-12) if len(frames) else []
-        )
+        levels = self.frames_db(frames) if len(frames) else []
         for frame, level in zip(frames, levels):
             voiced = self._is_voiced(float(level))
             index = self.frame_index

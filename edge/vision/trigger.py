@@ -8,6 +8,7 @@ and what the inspection record's snapshot shows.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import cv2
@@ -15,6 +16,10 @@ import numpy as np
 
 from edge.events import Frame
 from edge.vision.parts import BackgroundModel, PartBox, find_part
+
+# Approach frames kept for the next visit: the last few seconds before a part settles, bounded so that
+# something moving in view for hours (a hand, a person) cannot grow it without limit.
+APPROACH_FRAMES = 100
 
 
 @dataclass
@@ -62,7 +67,7 @@ class PartTrigger:
         self.current: PartVisit | None = None
         self._still = 0
         self._missing = 0
-        self._approach: list[int] = []
+        self._approach: deque[int] = deque(maxlen=APPROACH_FRAMES)
         self._previous_center: tuple[float, float] | None = None
         self._count = 0
 
@@ -104,11 +109,14 @@ class PartTrigger:
             still = inside and seen.motion < 3.0
             self._still = self._still + 1 if still else 0
             # frames with the whole part in view while it slows down also belong to it (OCR may have read them)
-            self._approach = self._approach + [frame.frame_id] if inside else []
+            if inside:
+                self._approach.append(frame.frame_id)
+            else:
+                self._approach.clear()
             if self._still >= self.settle_frames:
                 self.current = PartVisit(self._count, frame.t_mono, frame.frame_id, frame, seen.box, seen.motion)
                 self.current.frame_ids.update(self._approach)
-                self._approach = []
+                self._approach.clear()
                 self._count += 1
                 self._missing = 0
             return ended
