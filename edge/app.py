@@ -22,7 +22,7 @@ from edge.events import Event
 from edge.pipeline.metrics import PipelineMetrics
 from edge.pipeline.pipeline import Pipeline
 from edge.pipeline.stage import Stage
-from edge.runtime import Manifest, load_manifest
+from edge.runtime import Manifest, limit_opencv_threads, load_manifest
 from edge.sinks.base import Sink
 from edge.sinks.console import ConsoleSink
 from edge.sinks.jsonl import JsonlSink
@@ -76,6 +76,7 @@ class Application:
         self.config = config
         self.config_path = config_path
         self.demo = demo
+        limit_opencv_threads(config.runtime.threads)
         self.metrics = PipelineMetrics()
         self.registry = self.metrics.registry
         self.state_dir = config.resolved_state_dir()

@@ -99,3 +99,28 @@ def test_forced_alignment_confidences_match_greedy_on_a_clean_line():
     constrained = decode.decode_constrained(logp, CHARSET, pattern=r"S\d+")
     assert greedy.text == constrained.text == "S55"
     assert constrained.char_confidences == pytest.approx(greedy.char_confidences, abs=1e-6)
+
+
+def loop_greedy(logp: np.ndarray, charset: str) -> tuple[str, list[float]]:
+    """The plain frame-by-frame definition the vectorised decoder must match."""
+    chars, conf, prev = [], [], 0
+    for row in logp:
+        k, p = int(row.argmax()), float(np.exp(row.max()) / np.exp(row).sum())
+        if k != 0 and k != prev:
+            chars.append(charset[k - 1])
+            conf.append(p)
+        elif k != 0:
+            conf[-1] = max(conf[-1], p)
+        prev = k
+    return "".join(chars), conf
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_greedy_matches_the_frame_by_frame_definition(seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 3, (int(rng.integers(0, 40)), len(CHARSET) + 1))
+    logits[:, 0] += rng.normal(1, 1)  # plenty of blanks, so runs and gaps both occur
+    text, conf = loop_greedy(logits, CHARSET)
+    result = decode.greedy(decode.log_softmax(logits), CHARSET)
+    assert result.text == text
+    assert result.char_confidences == pytest.approx(conf, rel=1e-9)

@@ -71,3 +71,30 @@ def test_provider_fallback_is_logged(tmp_path, caplog, monkeypatch):
         session = ModelSession(make_tiny_onnx(tmp_path / "m.onnx"), providers=["cuda"])
     assert session.provider == "CPUExecutionProvider"
     assert "running on CPUExecutionProvider" in caplog.text
+
+
+def test_runtime_threads_also_caps_opencv(tmp_path, monkeypatch):
+    """runtime.threads is the process's CPU budget: building the application applies it to OpenCV's pool."""
+    import cv2
+    import yaml
+
+    import edge.app
+    from edge.app import Application
+    from edge.config import parse_config
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "0.png"), np.zeros((8, 8, 3), np.uint8))
+    config = parse_config(yaml.safe_dump({
+        "state_dir": str(tmp_path / "state"), "camera": {"source": str(frames)},
+        "microphone": {"enabled": False}, "sinks": {"console": {"enabled": False}},
+        "runtime": {"threads": 1},
+    }), env={})
+    monkeypatch.setattr(edge.app, "build_stages", lambda cfg, manifest, optional=False: [])
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        Application(config)
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

@@ -74,9 +74,10 @@ def read_image_file(path: str) -> np.ndarray:
 
 def _load_reader(args: argparse.Namespace) -> ImageReader:
     from edge.config import load_config
-    from edge.runtime import load_manifest
+    from edge.runtime import limit_opencv_threads, load_manifest
 
     config = load_config(getattr(args, "config", None))
+    limit_opencv_threads(config.runtime.threads)
     if args.pattern is not None:
         try:
             re.compile(args.pattern)

@@ -9,6 +9,7 @@ from edge.runtime.manifest import (
     update_manifest_entry,
 )
 from edge.runtime.session import ModelSession, available_providers, read_metadata, resolve_providers
+from edge.runtime.threads import limit_opencv_threads
 
 __all__ = [
     "Manifest",
@@ -16,6 +17,7 @@ __all__ = [
     "ModelSession",
     "available_providers",
     "default_models_dir",
+    "limit_opencv_threads",
     "load_manifest",
     "read_metadata",
     "resolve_providers",

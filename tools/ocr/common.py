@@ -16,10 +16,12 @@ from metrics import cer_and_accuracy
 from edge.ocr import decode
 from edge.ocr.preprocess import WIDTH_MULTIPLE, normalize_line, to_tensor
 from edge.ocr.recognizer import REQUIRED_METADATA, Recognizer
-from edge.runtime import ModelSession
+from edge.runtime import ModelSession, limit_opencv_threads
 
 
 def open_recognizer(path: Path, threads: int = 1) -> Recognizer:
+    """The recognizer as `edge ocr` runs it with runtime.threads = `threads` (OpenCV capped the same way)."""
+    limit_opencv_threads(threads)
     session = ModelSession(path, providers=["cpu"], threads=threads, required_metadata=REQUIRED_METADATA)
     return Recognizer(session)
 
