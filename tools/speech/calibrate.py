@@ -37,7 +37,19 @@ from edge.runtime import load_manifest
 from edge.speech.recognizer import Recognizer, SpeechModel, transcribe_clip
 
 
-def dev_set(seed: int, fsdd_test_speakers: set[str]) -> dict[str, list[tuple[np.ndarray, str]]]:
+def wilson_upper(hits: int, n: int, z: float = 1.96) -> float:
+    """Upper end of the 95% Wilson interval of a rate: what `hits` of `n` clips can still mean."""
+    if n == 0:
+        return 1.0
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre + spread) / (1 + z * z / n))
+
+
+def dev_set(
+    seed: int, fsdd_test_speakers: set[str], nonspeech_clips: int = 600
+) -> dict[str, list[tuple[np.ndarray, str]]]:
     rng = np.random.default_rng(seed)
     variants = espeak_variants()
     jobs = make_jobs("espeak", ESPEAK_TRAIN, variants, 120, 60, 120, 0, seed + 1)
@@ -53,7 +65,7 @@ def dev_set(seed: int, fsdd_test_speakers: set[str]) -> dict[str, list[tuple[np.
     for i in rng.choice(len(fsdd), 150, replace=False):
         x, word, _ = fsdd[i]
         sets["words"].append((augment(x, rng, pool, strength=0.5), word))
-    sets["nonspeech"] = [(nonspeech_clip(rng, pool), "") for _ in range(150)]
+    sets["nonspeech"] = [(nonspeech_clip(rng, pool)[0], "") for _ in range(nonspeech_clips)]
     return sets
 
 
@@ -65,14 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--max-oov",
         type=float,
-        default=0.18,
-        help="OOV false-accept rate allowed on the dev set: the 20%% target less a 2-point margin, because "
-        "held-out voices false-accept more than the training voices of the dev set (v1: 22.0%% vs 19.4%%)",
+        default=0.13,
+        help="OOV false-accept rate allowed on the dev set. Held-out voices false-accept more than the training "
+        "voices of the dev set, by a factor of up to 1.5 so far (v1: 22.0%% held-out vs 19.4%% dev; its "
+        "fine-tuned version: 26.0%% vs 17.5%%), so the 20%% target divided by 1.5",
     )
-    ap.add_argument("--max-nonspeech", type=float, default=0.04, help="the 5%% target less a 1-point margin")
+    ap.add_argument(
+        "--max-nonspeech",
+        type=float,
+        default=0.05,
+        help="the non-speech target, which the upper end of the 95%% interval of the dev-set rate must meet: "
+        "with 150 clips a point estimate of 2.7%% (4 clips) measured 6.3%% on the held-out clips",
+    )
+    ap.add_argument("--nonspeech-clips", type=int, default=600, help="non-speech clips in the dev set")
     ap.add_argument("--end-silence-ms", type=int, help="endpointing silence to try (default: the config's)")
     args = ap.parse_args(argv)
-    sets = dev_set(args.seed, {"nicolas", "theo"})
+    sets = dev_set(args.seed, {"nicolas", "theo"}, args.nonspeech_clips)
     cfg = EdgeConfig().speech.model_copy(update={"min_confidence": 0.0})
     if args.end_silence_ms:
         cfg = cfg.model_copy(update={"end_silence_ms": args.end_silence_ms})
@@ -92,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = None
     for max_unknown in (1.0, 0.2, 0.15, 0.1):
         print(f"speech.max_unknown {max_unknown}" + (" (off, the default)" if max_unknown == 1.0 else ""))
-        print("threshold  words_utt_acc  oov_false_accept  nonspeech_false_accept")
+        print("threshold  words_utt_acc  oov_false_accept  nonspeech_false_accept (95% upper)")
         for threshold in np.arange(0.3, 0.96, 0.05):
 
             def accepted(row, threshold: float = threshold, max_unknown: float = max_unknown) -> bool:
@@ -101,9 +121,18 @@ def main(argv: list[str] | None = None) -> int:
 
             acc = np.mean([accepted(r) and r[1] == r[0] for r in heard["words"]])
             oov = np.mean([accepted(r) for r in heard["oov"]])
-            non = np.mean([accepted(r) for r in heard["nonspeech"]])
-            print(f"{threshold:9.2f}  {acc:13.3f}  {oov:16.3f}  {non:22.3f}")
-            if max_unknown == 1.0 and chosen is None and oov <= args.max_oov and non <= args.max_nonspeech:
+            non_hits = sum(accepted(r) for r in heard["nonspeech"])
+            non, non_upper = (
+                non_hits / len(heard["nonspeech"]),
+                wilson_upper(non_hits, len(heard["nonspeech"])),
+            )
+            print(f"{threshold:9.2f}  {acc:13.3f}  {oov:16.3f}  {non:22.3f} ({non_upper:.3f})")
+            if (
+                max_unknown == 1.0
+                and chosen is None
+                and oov <= args.max_oov
+                and non_upper <= args.max_nonspeech
+            ):
                 chosen = round(float(threshold), 2)
     print(f"lowest min_confidence within the limits (max_unknown off): {chosen}")
     return 0

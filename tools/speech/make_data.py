@@ -32,7 +32,7 @@ from scipy import signal
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vocab import COMMANDS, DIGITS, NEAR_MISS, OOV_WORDS, UNK, WORDS
+from vocab import COMMANDS, DIGITS, NEAR_MISS, NEAR_MISS_TRAIN, OOV_WORDS, UNK, WORDS
 
 from edge.sources.audio import write_wav
 from edge.speech.frontend import SAMPLE_RATE, log_mel
@@ -229,6 +229,23 @@ def make_jobs(
     return jobs
 
 
+def hard_negative_jobs(engine: str, voices: list[str], variants: list[str], n: int, seed: int) -> list[Job]:
+    """Near-miss words alone ("sixty") and next to a vocabulary word ("six sixteen"): the confusions that
+    false-accept most on held-out voices. Training only, so the held-out test set stays as it was."""
+    rng = np.random.default_rng(seed)
+    pool = NEAR_MISS + NEAR_MISS_TRAIN
+    jobs: list[Job] = []
+    for _ in range(n):
+        voice = str(rng.choice(voices))
+        variant = str(rng.choice(variants)) if (variants and rng.random() < 0.85) else ""
+        words = [str(rng.choice(pool))]
+        if rng.random() < 0.3:
+            words.insert(int(rng.integers(2)), str(rng.choice(WORDS)))
+        labels = [w if w in WORDS else UNK for w in words]
+        jobs.append(Job(engine, voice, " ".join(words), labels, int(rng.integers(1 << 31)), variant))
+    return jobs
+
+
 # ---- augmentation -------------------------------------------------------------------------------------
 
 
@@ -399,7 +416,9 @@ def augment(
     return np.clip(x, -1, 1).astype(np.float32)
 
 
-def nonspeech_clip(rng: np.random.Generator, pool: list[np.ndarray]) -> np.ndarray:
+def nonspeech_clip(rng: np.random.Generator, pool: list[np.ndarray]) -> tuple[np.ndarray, str]:
+    """A clip with no vocabulary word in it, and its kind (noise colour, hum, machine, music, alerts, clanks,
+    silence, or babble = several voices saying unknown words at once)."""
     n = int(SAMPLE_RATE * rng.uniform(0.5, 3.0))
     kind = str(rng.choice(NOISES + ["silence", "music", "alerts", "clanks"]))
     if kind == "silence":
@@ -409,7 +428,7 @@ def nonspeech_clip(rng: np.random.Generator, pool: list[np.ndarray]) -> np.ndarr
         if rng.random() < 0.4:
             x = channel(rng, x)
         x = x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(-35, -1) / 20)
-    return np.clip(x, -1, 1).astype(np.float32)
+    return np.clip(x, -1, 1).astype(np.float32), kind
 
 
 # ---- FSDD ---------------------------------------------------------------------------------------------
@@ -498,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply all utterance counts")
     ap.add_argument("--copies", type=int, default=2, help="augmented copies of each training utterance")
+    ap.add_argument(
+        "--hard-negatives", type=int, default=3000, help="extra near-miss OOV training utterances (0 = none)"
+    )
     ap.add_argument("--fsdd-test-speakers", default="nicolas,theo")
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args(argv)
@@ -516,6 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         + make_jobs("flite", FLITE_TRAIN, [], n(1600), n(1000), n(500), n(150), args.seed + 3)
         + make_jobs("festival", FESTIVAL_TRAIN, [], n(600), n(400), n(200), n(60), args.seed + 4)
     )
+    hard_jobs = (
+        hard_negative_jobs("espeak", ESPEAK_TRAIN, variants, n(args.hard_negatives * 0.5), args.seed + 5)
+        + hard_negative_jobs("espeak", ACCENT_TRAIN, variants, n(args.hard_negatives * 0.25), args.seed + 6)
+        + hard_negative_jobs("flite", FLITE_TRAIN, [], n(args.hard_negatives * 0.25), args.seed + 7)
+    )
     test_jobs = (
         make_jobs("espeak", ESPEAK_TEST, variants, n(250), n(120), n(120), 0, args.seed + 11)
         + make_jobs("espeak", ACCENT_TEST, variants, n(100), n(50), n(50), 0, args.seed + 12)
@@ -525,6 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     train_clean = cached(
         args.out / f"clean_train_{s}_{args.seed}.pkl", lambda: synthesize(train_jobs, args.workers)
     )
+    if args.hard_negatives:
+        train_clean += cached(
+            args.out / f"clean_hard_{args.hard_negatives}_{s}_{args.seed}.pkl",
+            lambda: synthesize(hard_jobs, args.workers),
+        )
     test_clean = cached(
         args.out / f"clean_test_{s}_{args.seed}.pkl", lambda: synthesize(test_jobs, args.workers)
     )
@@ -553,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     for x, words in fsdd_sequences(fsdd_train, n(1200), rng):
         train.append((augment(x, rng, babble_pool), words))
     for _ in range(n(3000)):
-        train.append((nonspeech_clip(rng, babble_pool), []))
+        train.append((nonspeech_clip(rng, babble_pool)[0], []))
     order = rng.permutation(len(train))
     train = [train[i] for i in order]
     print(f"augmented {len(train)} training utterances in {time.time() - t0:.0f}s", flush=True)
@@ -564,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     test_rng = np.random.default_rng(args.seed + 99)
     synth = [(augment(x, test_rng, test_babble, strength=0.8), w) for x, w, _ in test_clean if UNK not in w]
     oov = [(augment(x, test_rng, test_babble, strength=0.8), w) for x, w, _ in test_clean if UNK in w]
-    nonspeech = [(nonspeech_clip(test_rng, test_babble), []) for _ in range(n(300))]
+    nonspeech_kinds = [nonspeech_clip(test_rng, test_babble) for _ in range(n(300))]
+    nonspeech = [(x, []) for x, _ in nonspeech_kinds]
     fsdd_seq = fsdd_sequences(fsdd_test, n(200), test_rng)
     save_features(args.out / "val_synth.npz", synth[::2] + oov[::4] + nonspeech[::4])
     save_features(args.out / "val_fsdd.npz", [(x, [w]) for x, w, _ in fsdd_test] + fsdd_seq[:100])
@@ -572,6 +605,9 @@ def main(argv: list[str] | None = None) -> int:
     write_eval_set(eval_dir / "synth", synth)
     write_eval_set(eval_dir / "oov", oov)
     write_eval_set(eval_dir / "nonspeech", nonspeech)
+    # file names as write_eval_set gives them
+    kinds = [f"{i:05d}.wav\t{kind}" for i, (_, kind) in enumerate(nonspeech_kinds)]
+    (eval_dir / "nonspeech" / "kinds.tsv").write_text("\n".join(kinds) + "\n")
     write_eval_set(eval_dir / "fsdd_seq", fsdd_seq)
     (eval_dir / "fsdd_speakers.txt").write_text(",".join(sorted(test_speakers)) + "\n")
     print("done", flush=True)

@@ -2,8 +2,12 @@
 
     python tools/speech/quantize.py --fp32 models/speech-v1-fp32.onnx --out models/speech-v1-int8.onnx
 
-Calibration: log-mel features of training utterances (never the validation sets). The metadata of the FP32
-file is copied, and the manifest's int8 entry is updated with sha256, size and the accuracy change.
+Calibration: log-mel features of training utterances (never the validation sets). The output layer (the
+1x1 convolution to the word logits, 1.5% of the weights) stays FP32: quantizing it changed the greedy transcript of
+12% of training utterances, keeping it FP32 of 4% (agreement with FP32 0.883 -> 0.962 on 600 training utterances
+calibration did not see; the stem or the depthwise convolutions kept FP32 changed nothing). The metadata of the
+FP32 file is copied, and the manifest's int8 entry is updated with sha256, size, the agreement with FP32 and the
+accuracy change.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -21,10 +26,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from export import MODEL_NAME, VERSION, manifest_entry, onnx_accuracy
+from export import MODEL_NAME, VERSION, greedy, manifest_entry, onnx_accuracy
 from train import FeatureSet
 
 from edge.runtime import update_manifest_entry
+
+FP32_NODES = ["/head/head.3/Conv"]  # the output layer, see the module docstring
 
 
 class SpeechCalibrationReader(CalibrationDataReader):
@@ -36,6 +43,29 @@ class SpeechCalibrationReader(CalibrationDataReader):
 
     def get_next(self) -> dict | None:
         return next(self.items, None)
+
+
+def agreement_with_fp32(
+    fp32: Path, int8: Path, data: FeatureSet, calibration: int, count: int = 600
+) -> float:
+    """Share of training utterances (not among the calibration ones) whose INT8 greedy transcript equals the
+    FP32 one: how much quantization changes the model, measured without touching held-out data."""
+    calibrated = set(
+        np.random.default_rng(0).choice(len(data), min(calibration, len(data)), replace=False).tolist()
+    )
+    picks = [int(i) for i in np.random.default_rng(5).choice(len(data), count + calibration, replace=False)]
+    picks = [i for i in picks if i not in calibrated][:count]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    sessions = [
+        ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"]) for p in (fp32, int8)
+    ]
+    same = 0
+    for i in picks:
+        features = {"features": data.batch(np.array([i]))[0].numpy()}
+        reference, quantized = (greedy(s.run(None, features)[0][0]) for s in sessions)
+        same += reference == quantized
+    return same / len(picks)
 
 
 def copy_metadata(source: Path, target: Path) -> None:
@@ -68,10 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         per_channel=True,
         weight_type=QuantType.QInt8,
         activation_type=QuantType.QUInt8,
+        nodes_to_exclude=FP32_NODES,
     )
     prepared.unlink()
     copy_metadata(args.fp32, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    agreement = agreement_with_fp32(args.fp32, args.out, train, args.calibration)
+    print(
+        f"INT8 greedy transcript = FP32 on {agreement:.3f} of 600 training utterances not used for calibration"
+    )
     change = {}
     for name in ("synth", "fsdd"):
         data = FeatureSet(args.data / f"val_{name}.npz")
@@ -85,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         entry = manifest_entry(args.out, "int8")
         entry["quantization"] = {
             "method": "onnxruntime quantize_static, QDQ, per-channel int8 weights, uint8 activations, "
-            f"{args.calibration} training utterances (MinMax)",
+            f"{args.calibration} training utterances (MinMax); output layer {FP32_NODES} kept FP32",
+            "greedy_transcripts_equal_to_fp32_on_600_training_utterances": round(agreement, 4),
             "greedy_utt_acc_heldout": change,
             "command": "python tools/speech/quantize.py",
         }

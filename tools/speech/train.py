@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels", type=int, default=144)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (smoke tests)")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning, fresh schedule)")
+    ap.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights (fine-tuning, fresh schedule)"
+    )
     ap.add_argument("--warp", type=float, default=0.0, help="mel-axis warp augmentation, e.g. 0.12 = +-12%%")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -164,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         init = torch.load(args.init, map_location="cpu", weights_only=False)
         model.load_state_dict(init["model"])
         print(f"initialised from {args.init} (scores then: {init.get('scores', {})})", flush=True)
-        print("  " + " ".join(f"{k} {v:.3f}" for k, v in ((n, evaluate(model, d)) for n, d in vals.items())),
-              flush=True)
+        print(
+            "  " + " ".join(f"{k} {v:.3f}" for k, v in ((n, evaluate(model, d)) for n, d in vals.items())),
+            flush=True,
+        )
 
     t0 = time.time() - used
 
