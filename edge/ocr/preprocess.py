@@ -71,10 +71,10 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
         if len(heights) < 2:
             continue
         tallest = statistics.median(sorted(heights)[-3:])
-        row_ys = [(top, height) for top, height in zip(ys, heights) if height >= 0.7 * tallest]
-        centre = statistics.median(top + height / 2 for top, height in row_ys)
-        half = 0.5 * statistics.median(height for _, height in row_ys)
-        row = [(top, height) for top, height in row_ys if abs(top + height / 2 - centre) < half]
+        tall = [(top, height) for top, height in zip(ys, heights) if height >= 0.7 * tallest]
+        centre = statistics.median(top + height / 2 for top, height in tall)
+        half = 0.5 * statistics.median(height for _, height in tall)
+        row = [(top, height) for top, height in tall if abs(top + height / 2 - centre) < half]
         if len(row) < 2:
             continue
         score = float(len(row) * statistics.median(height for _, height in row))
