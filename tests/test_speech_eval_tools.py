@@ -1,15 +1,33 @@
 """The speech evaluation's bookkeeping: non-speech split by kind, and the calibration's upper bound."""
 
+import importlib
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "speech"))
-import evaluate
+SPEECH_TOOLS = Path(__file__).resolve().parents[1] / "tools" / "speech"
+
+
+def speech_tool(name: str):
+    """Import tools/speech/<name>.py without leaving tools/speech on sys.path or its modules in sys.modules:
+    tools/fusion and tools/ocr have modules of the same names (train, evaluate, make_data) that other tests
+    import, and theirs may already be loaded."""
+    names = {path.stem for path in SPEECH_TOOLS.glob("*.py")}
+    saved_path = list(sys.path)
+    shadowed = {key: sys.modules.pop(key) for key in names & set(sys.modules)}
+    sys.path.insert(0, str(SPEECH_TOOLS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path[:] = saved_path
+        for key in names & set(sys.modules):
+            del sys.modules[key]
+        sys.modules.update(shadowed)
 
 
 def test_nonspeech_false_accepts_are_split_into_noise_and_chatter(tmp_path):
+    evaluate = speech_tool("evaluate")
     (tmp_path / "nonspeech").mkdir()
     kinds = ["hum", "babble", "music", "babble", "clanks", "alerts"]
     (tmp_path / "nonspeech" / "kinds.tsv").write_text("".join(f"{i:05d}.wav\t{k}\n" for i, k in enumerate(kinds)))
@@ -21,8 +39,14 @@ def test_nonspeech_false_accepts_are_split_into_noise_and_chatter(tmp_path):
 
 
 def test_wilson_upper_bound_is_above_the_rate_and_shrinks_with_more_clips():
-    import calibrate  # imports make_data, which needs scipy (the train extra, installed by tools/test.sh)
+    calibrate = speech_tool("calibrate")  # imports make_data, which needs scipy (the train extra)
 
     assert calibrate.wilson_upper(0, 150) == pytest.approx(0.025, abs=1e-3)
     assert calibrate.wilson_upper(4, 150) == pytest.approx(0.0666, abs=1e-3)
     assert 0.05 < calibrate.wilson_upper(30, 600) < calibrate.wilson_upper(5, 100)
+
+
+def test_importing_a_speech_tool_leaves_other_tools_importable():
+    speech_tool("calibrate")
+    assert str(SPEECH_TOOLS) not in sys.path
+    assert not any(str(getattr(m, "__file__", "") or "").startswith(str(SPEECH_TOOLS)) for m in list(sys.modules.values()))
