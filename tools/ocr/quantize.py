@@ -6,7 +6,7 @@ Recipes (all per-channel INT8 weights):
   static+dyn    as `static`, then the LSTM dynamically quantised (DynamicQuantizeLSTM)
   static+dyn-fp32-first  as `static+dyn`, but the first conv block (conv, relu, max pool) stays FP32: with one
                 input channel an INT8 convolution cannot use its dot-product kernels and ran ~10x slower than
-                the FP32 one (onnxruntime profiler, tools/ocr/speed.py), and it holds 0.1% of the weights
+                the FP32 one (onnxruntime profiler, tools/ocr/speed.py), and it holds 0.03% of the weights
   dynamic       every supported op dynamically quantised (no calibration)
 Calibration data: real-looking lines = the real-dev TRAIN split (never the held-out split we score on)
 plus synthetic training-font lines, one line per batch, padded/cropped to 256 pixels wide.
