@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     lat = latency(min(args.limit or 60, 60))
     command = "python tools/speech/evaluate.py" + (f" --limit {args.limit}" if args.limit else "")
     command += f" --speed-clips {args.speed_clips}" if args.speed_clips != 30 else ""
-    section = table(results, rtf, lat, command, nonspeech_kinds(args.eval_dir, args.limit))
+    kinds = nonspeech_kinds(args.eval_dir, args.limit)
+    section = table(results, rtf, lat, command, kinds)
     print(section)
     Path("work/speech").mkdir(parents=True, exist_ok=True)
     Path("work/speech/eval_results.json").write_text(
@@ -429,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_write:
         write_section(ROOT / "docs" / "BENCHMARKS.md", section)
-        record_metrics(results, rtf, lat, command, nonspeech_kinds(args.eval_dir, args.limit))
+        record_metrics(results, rtf, lat, command, kinds)
     return 0
 
 

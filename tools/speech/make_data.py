@@ -186,6 +186,18 @@ def random_sequence(rng: np.random.Generator) -> list[str]:
     return list(rng.choice(WORDS, n))
 
 
+def pick_voice(rng: np.random.Generator, voices: list[str], variants: list[str]) -> tuple[str, str]:
+    """A voice, and for espeak-ng usually one of its variants (m1, f3, croak, ...)."""
+    voice = str(rng.choice(voices))
+    variant = str(rng.choice(variants)) if (variants and rng.random() < 0.85) else ""
+    return voice, variant
+
+
+def word_labels(words: list[str]) -> list[str]:
+    """Training labels: vocabulary words as themselves, anything else as <unk>."""
+    return [w if w in WORDS else UNK for w in words]
+
+
 def make_jobs(
     engine: str,
     voices: list[str],
@@ -199,33 +211,29 @@ def make_jobs(
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
 
-    def pick() -> tuple[str, str]:
-        voice = str(rng.choice(voices))
-        variant = str(rng.choice(variants)) if (variants and rng.random() < 0.85) else ""
-        return voice, variant
-
     for i in range(n_single):
         word = WORDS[i % len(WORDS)]
-        voice, variant = pick()
+        voice, variant = pick_voice(rng, voices, variants)
         jobs.append(Job(engine, voice, word, [word], int(rng.integers(1 << 31)), variant))
     for _ in range(n_seq):
         words = random_sequence(rng)
         sep = ", " if rng.random() < 0.3 else " "
-        voice, variant = pick()
+        voice, variant = pick_voice(rng, voices, variants)
         jobs.append(Job(engine, voice, sep.join(words), words, int(rng.integers(1 << 31)), variant))
     oov_pool = OOV_WORDS + NEAR_MISS * 2
     for _ in range(n_oov):
         k = 1 if rng.random() < 0.7 else 2
         words = [str(w) for w in rng.choice(oov_pool, k)]
-        voice, variant = pick()
+        voice, variant = pick_voice(rng, voices, variants)
         jobs.append(Job(engine, voice, " ".join(words), [UNK] * k, int(rng.integers(1 << 31)), variant))
     for _ in range(n_mixed):  # "pass hello", "station four": in-vocabulary words next to unknown ones
         words = [str(rng.choice(WORDS)), str(rng.choice(oov_pool))]
         if rng.random() < 0.5:
             words.reverse()
-        labels = [w if w in WORDS else UNK for w in words]
-        voice, variant = pick()
-        jobs.append(Job(engine, voice, " ".join(words), labels, int(rng.integers(1 << 31)), variant))
+        voice, variant = pick_voice(rng, voices, variants)
+        jobs.append(
+            Job(engine, voice, " ".join(words), word_labels(words), int(rng.integers(1 << 31)), variant)
+        )
     return jobs
 
 
@@ -236,13 +244,13 @@ def hard_negative_jobs(engine: str, voices: list[str], variants: list[str], n: i
     pool = NEAR_MISS + NEAR_MISS_TRAIN
     jobs: list[Job] = []
     for _ in range(n):
-        voice = str(rng.choice(voices))
-        variant = str(rng.choice(variants)) if (variants and rng.random() < 0.85) else ""
+        voice, variant = pick_voice(rng, voices, variants)
         words = [str(rng.choice(pool))]
         if rng.random() < 0.3:
             words.insert(int(rng.integers(2)), str(rng.choice(WORDS)))
-        labels = [w if w in WORDS else UNK for w in words]
-        jobs.append(Job(engine, voice, " ".join(words), labels, int(rng.integers(1 << 31)), variant))
+        jobs.append(
+            Job(engine, voice, " ".join(words), word_labels(words), int(rng.integers(1 << 31)), variant)
+        )
     return jobs
 
 

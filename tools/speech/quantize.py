@@ -38,23 +38,24 @@ class SpeechCalibrationReader(CalibrationDataReader):
     """Feeds `count` random training utterances, one at a time (the model's real batch size)."""
 
     def __init__(self, data: FeatureSet, count: int, seed: int = 0) -> None:
-        idxs = np.random.default_rng(seed).choice(len(data), min(count, len(data)), replace=False)
-        self.items = iter([{"features": data.batch(np.array([i]))[0].numpy()} for i in idxs])
+        self.indices = [
+            int(i)
+            for i in np.random.default_rng(seed).choice(len(data), min(count, len(data)), replace=False)
+        ]
+        self.items = iter([{"features": data.batch(np.array([i]))[0].numpy()} for i in self.indices])
 
     def get_next(self) -> dict | None:
         return next(self.items, None)
 
 
 def agreement_with_fp32(
-    fp32: Path, int8: Path, data: FeatureSet, calibration: int, count: int = 600
+    fp32: Path, int8: Path, data: FeatureSet, calibrated: list[int], count: int = 600
 ) -> float:
     """Share of training utterances (not among the calibration ones) whose INT8 greedy transcript equals the
     FP32 one: how much quantization changes the model, measured without touching held-out data."""
-    calibrated = set(
-        np.random.default_rng(0).choice(len(data), min(calibration, len(data)), replace=False).tolist()
-    )
-    picks = [int(i) for i in np.random.default_rng(5).choice(len(data), count + calibration, replace=False)]
-    picks = [i for i in picks if i not in calibrated][:count]
+    skip = set(calibrated)
+    picks = [int(i) for i in np.random.default_rng(5).choice(len(data), count + len(skip), replace=False)]
+    picks = [i for i in picks if i not in skip][:count]
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     sessions = [
@@ -90,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     train = FeatureSet(args.data / "train.npz")
     prepared = args.out.with_suffix(".pre.onnx")  # shape inference + BatchNorm folded into the convolutions
     quant_pre_process(str(args.fp32), str(prepared), skip_symbolic_shape=True)
+    reader = SpeechCalibrationReader(train, args.calibration)
     quantize_static(
         str(prepared),
         str(args.out),
-        SpeechCalibrationReader(train, args.calibration),
+        reader,
         quant_format=QuantFormat.QDQ,
         per_channel=True,
         weight_type=QuantType.QInt8,
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     prepared.unlink()
     copy_metadata(args.fp32, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
-    agreement = agreement_with_fp32(args.fp32, args.out, train, args.calibration)
+    agreement = agreement_with_fp32(args.fp32, args.out, train, reader.indices)
     print(
         f"INT8 greedy transcript = FP32 on {agreement:.3f} of 600 training utterances not used for calibration"
     )
