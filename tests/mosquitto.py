@@ -2,8 +2,8 @@
 
 The broker gets a test-only config in a temporary folder (loopback only, anonymous or a
 password file) and can be stopped and started again on the same port to simulate an outage. When the
-`mosquitto` binary is missing the tests are skipped, unless EDGE_REQUIRE_MOSQUITTO=1 (CI), where that is
-a failure.
+`mosquitto` binary (or mosquitto_passwd, openssl for the password and TLS tests) is missing the tests are
+skipped, unless EDGE_REQUIRE_MOSQUITTO=1 (CI), where that is a failure.
 """
 
 from __future__ import annotations
@@ -23,15 +23,27 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 
+def skip_or_fail(message: str) -> None:
+    """A missing broker-side tool skips the test, except under EDGE_REQUIRE_MOSQUITTO=1 (CI), where it fails."""
+    if os.environ.get("EDGE_REQUIRE_MOSQUITTO") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_tool(name: str, hint: str) -> str:
+    """Path of a command the broker tests need (mosquitto_passwd, openssl)."""
+    path = shutil.which(name)
+    if path is None:
+        skip_or_fail(f"{name} is not installed ({hint})")
+    return path
+
+
 def require_mosquitto() -> str:
     binary = shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
     )
     if binary is None:
-        message = "mosquitto is not installed (apt-get install mosquitto)"
-        if os.environ.get("EDGE_REQUIRE_MOSQUITTO") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("mosquitto is not installed (apt-get install mosquitto)")
     return binary
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mosquitto import Broker, Subscriber, require_mosquitto
+from mosquitto import Broker, Subscriber, require_mosquitto, require_tool
 
 from edge.config import MqttSinkConfig
 from edge.errors import SinkError
@@ -179,9 +178,7 @@ def test_metrics_messages(tmp_path, broker, subscriber):
 
 def test_username_and_password(tmp_path):
     require_mosquitto()
-    passwd = shutil.which("mosquitto_passwd")
-    if passwd is None:
-        pytest.skip("mosquitto_passwd is not installed (it comes with the mosquitto package)")
+    passwd = require_tool("mosquitto_passwd", "it comes with the mosquitto package")
     password_file = tmp_path / "passwd"
     subprocess.run([passwd, "-b", "-c", str(password_file), "plant", "s3cret"], check=True, capture_output=True)
     password_file.chmod(0o600)
@@ -202,9 +199,7 @@ def test_username_and_password(tmp_path):
 
 def _make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A throw-away CA and a server certificate for 127.0.0.1 / localhost."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed (apt-get install openssl)")
+    openssl = require_tool("openssl", "apt-get install openssl")
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
     key, csr, crt, ext = folder / "server.key", folder / "server.csr", folder / "server.crt", folder / "ext.cnf"
