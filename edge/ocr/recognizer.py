@@ -54,7 +54,7 @@ class Recognizer:
             logits = self.session.run({self.input_name: batch})[0]
             for row, index in enumerate(group):
                 steps = lines[index].shape[1] // WIDTH_MULTIPLE
-                out[index] = decode.log_softmax(logits[row, :steps].astype(np.float32))
+                out[index] = decode.log_softmax(logits[row, :steps].astype(np.float32, copy=False))
         return out  # type: ignore[return-value]
 
     def line_log_probs(self, crops: Sequence[np.ndarray], crop_band: bool = True) -> list[np.ndarray]:
