@@ -70,10 +70,10 @@ def dominant_text_band(gray: np.ndarray) -> tuple[int, int]:
     best: tuple[float, int, int] | None = None
     _, binary = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     for polarity in (binary, 255 - binary):
-        # statistics.median on a handful of numbers is several times cheaper than np.median
         components = _character_like(polarity, small_h)
         if len(components) < 2:
             continue
+        # statistics.median on a handful of numbers is several times cheaper than np.median
         tallest = statistics.median(sorted(height for _, height in components)[-3:])
         tall = [(top, height) for top, height in components if height >= 0.7 * tallest]
         centre = statistics.median(top + height / 2 for top, height in tall)

@@ -156,12 +156,12 @@ def interleaved_latency(names: list[str], args, block: int = 20) -> dict[str, li
     engines = {name: make_engine(name)[0] for name in names}
     images, _, _, paths = dataset("real", args)
     seconds: dict[str, list[list[float]]] = {name: [] for name in names}
-    order = random.Random(0)
+    shuffle = random.Random(0)
     for _ in range(args.speed_passes):
         for name in names:
             seconds[name].append([])
         for first in range(0, len(images), block):
-            for name in order.sample(names, len(names)):
+            for name in shuffle.sample(names, len(names)):
                 engine = engines[name]
                 engine(images[first], paths[first])  # re-warm this engine's caches; not timed
                 for image, path in zip(images[first: first + block], paths[first: first + block]):
